@@ -1,0 +1,362 @@
+/**
+ * The one HTTP layer every HTTP driver uses: a keep-alive connection pool per device, a time limit
+ * per request, session handling with a single automatic re-login, per-device TLS (verify, pin or
+ * explicitly insecure), and replies validated against the vendor's TypeBox wire schemas.
+ *
+ * Transport failures leave this file only as the typed errors of `errors.ts`.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
+import {
+  DeviceAuthError,
+  type DeviceEndpoint,
+  DeviceProtocolError,
+  type DeviceRef,
+  DeviceRejectedError,
+  DeviceTimeoutError,
+  DeviceUnreachableError,
+  isDeviceError,
+} from './contract.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface HttpRequest {
+  readonly method: HttpMethod;
+  /** Path without query, e.g. `/cgi-bin/json.cgi`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as `application/json`. */
+  readonly json?: unknown;
+  /** Sent as `application/x-www-form-urlencoded`. */
+  readonly form?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+export interface HttpReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly text: string;
+}
+
+/** Sends one request without any session logic; what a session's `login` uses. */
+export type RawSend = (req: HttpRequest) => Promise<HttpReply>;
+
+/** A vendor's login exchange. */
+export interface SessionScheme {
+  /** Logs in and returns the headers to send with every later request. Throws DeviceAuthError on refusal. */
+  login(send: RawSend, signal?: AbortSignal): Promise<Record<string, string>>;
+  /** True when the reply says the session is gone (expired, logged out, device rebooted). */
+  isExpired(reply: HttpReply): boolean;
+}
+
+/** A wire schema compiled once, at module load, so checking a reply costs a function call. */
+export interface WireSchema<T extends TSchema> {
+  readonly name: string;
+  readonly schema: T;
+  readonly check: TypeCheck<T>;
+}
+
+export function wireSchema<T extends TSchema>(name: string, schema: T): WireSchema<T> {
+  return { name, schema, check: TypeCompiler.Compile(schema) };
+}
+
+export interface DeviceHttpOptions {
+  readonly endpoint: DeviceEndpoint;
+  readonly defaultPort: number;
+  readonly timeoutMs: number;
+  readonly dispatcher?: Dispatcher;
+  readonly checkAddress?: (address: string) => void;
+  readonly session?: SessionScheme;
+  /** Headers sent on every request, e.g. HTTP Basic auth for devices without sessions. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Extracts the device's own error text from a non-2xx reply. */
+  readonly errorMessage?: (reply: HttpReply) => string | undefined;
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+export class DeviceHttp {
+  readonly ref: DeviceRef;
+  readonly origin: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private sessionHeaders: Record<string, string> | undefined;
+  private loggingIn: Promise<void> | undefined;
+
+  constructor(private readonly opts: DeviceHttpOptions) {
+    const { endpoint } = opts;
+    this.ref = { deviceId: endpoint.id, vendor: endpoint.vendor };
+    const scheme = endpoint.tls && endpoint.tls.mode !== 'off' ? 'https' : 'http';
+    const host = isIP(endpoint.host) === 6 ? `[${endpoint.host}]` : endpoint.host;
+    this.origin = `${scheme}://${host}:${endpoint.port ?? opts.defaultPort}`;
+    this.ownsDispatcher = !opts.dispatcher;
+    this.dispatcher = opts.dispatcher ?? createPool(this.origin, opts);
+  }
+
+  /** Opens a session now (other calls do it on demand). A no-op for devices without sessions. */
+  async login(signal?: AbortSignal): Promise<void> {
+    if (!this.opts.session) return;
+    this.sessionHeaders = undefined;
+    await this.ensureSession(signal);
+  }
+
+  /** Sends a request with the session, re-logging in once if the device says the session expired. */
+  async request(req: HttpRequest): Promise<HttpReply> {
+    const { session } = this.opts;
+    if (!session) return this.send(req);
+    await this.ensureSession(req.signal);
+    const reply = await this.send(this.withSession(req));
+    if (!session.isExpired(reply)) return reply;
+
+    this.sessionHeaders = undefined;
+    await this.ensureSession(req.signal);
+    const retried = await this.send(this.withSession(req));
+    if (session.isExpired(retried)) {
+      throw new DeviceAuthError(this.ref, 'device refused a session it had just granted');
+    }
+    return retried;
+  }
+
+  /** Sends a request, requires a 2xx reply, and returns the body validated against `wire`. */
+  async json<T extends TSchema>(req: HttpRequest, wire: WireSchema<T>): Promise<Static<T>> {
+    const reply = this.ensureOk(await this.request(req));
+    return parseWire(this.ref, wire, reply.text);
+  }
+
+  /** Sends a request and requires a 2xx reply. */
+  async ok(req: HttpRequest): Promise<HttpReply> {
+    return this.ensureOk(await this.request(req));
+  }
+
+  /** Translates a non-2xx reply into the matching typed error. */
+  ensureOk(reply: HttpReply): HttpReply {
+    if (reply.status >= 200 && reply.status < 300) return reply;
+    const message = this.opts.errorMessage?.(reply) ?? defaultErrorMessage(reply);
+    if (reply.status === 401 || reply.status === 403) throw new DeviceAuthError(this.ref, message);
+    throw new DeviceRejectedError(this.ref, message, { retryable: reply.status >= 500 });
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
+  }
+
+  private withSession(req: HttpRequest): HttpRequest {
+    return { ...req, headers: { ...req.headers, ...this.sessionHeaders } };
+  }
+
+  private async ensureSession(signal?: AbortSignal): Promise<void> {
+    if (this.sessionHeaders) return;
+    // Concurrent callers share one login exchange instead of each opening a session.
+    this.loggingIn ??= (async () => {
+      try {
+        this.sessionHeaders = await this.opts.session!.login((r) => this.send(r), signal);
+      } finally {
+        this.loggingIn = undefined;
+      }
+    })();
+    await this.loggingIn;
+  }
+
+  private async send(req: HttpRequest): Promise<HttpReply> {
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { ...this.opts.headers, ...req.headers };
+    let body: string | undefined;
+    if (req.json !== undefined) {
+      body = JSON.stringify(req.json);
+      headers['content-type'] = 'application/json';
+    } else if (req.form) {
+      body = new URLSearchParams(req.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+    const path = req.query ? `${req.path}?${toQuery(req.query)}` : req.path;
+    try {
+      const res = await this.dispatcher.request({
+        origin: this.origin,
+        path,
+        method: req.method,
+        headers,
+        body,
+        signal,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, headers: res.headers, text };
+    } catch (err) {
+      if (req.signal?.aborted) throw req.signal.reason;
+      throw this.translate(err, timeout.aborted);
+    }
+  }
+
+  private translate(err: unknown, timedOut: boolean): Error {
+    if (isDeviceError(err)) return err;
+    const code = (err as { code?: string }).code ?? '';
+    const message = (err as Error).message ?? String(err);
+    if (timedOut || TIMEOUT_CODES.has(code)) {
+      return new DeviceTimeoutError(this.ref, `no answer within ${this.opts.timeoutMs} ms`, { cause: err });
+    }
+    if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+      return new DeviceAuthError(this.ref, `TLS certificate not trusted: ${message}`, { cause: err });
+    }
+    if (UNREACHABLE_CODES.has(code)) {
+      return new DeviceUnreachableError(this.ref, `${code}: ${message}`, { cause: err });
+    }
+    return new DeviceUnreachableError(this.ref, message, { cause: err });
+  }
+}
+
+/** Parses `text` as JSON and checks it against `wire`; anything else is a DeviceProtocolError. */
+export function parseWire<T extends TSchema>(ref: DeviceRef, wire: WireSchema<T>, text: string): Static<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new DeviceProtocolError(
+      ref,
+      `${wire.name}: reply is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  }
+  return checkWire(ref, wire, value);
+}
+
+/** Checks an already-parsed value against `wire`. */
+export function checkWire<T extends TSchema>(ref: DeviceRef, wire: WireSchema<T>, value: unknown): Static<T> {
+  if (wire.check.Check(value)) return value;
+  const problems = [...wire.check.Errors(value)]
+    .slice(0, 3)
+    .map((e) => `${e.path || '/'} ${e.message}`)
+    .join('; ');
+  throw new DeviceProtocolError(ref, `${wire.name}: reply does not match the expected shape: ${problems}`);
+}
+
+function defaultErrorMessage(reply: HttpReply): string {
+  const text = reply.text.trim();
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    for (const key of ['message', 'error', 'reason', 'detail']) {
+      if (typeof body[key] === 'string') return `HTTP ${reply.status}: ${body[key]}`;
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return `HTTP ${reply.status}: ${text.slice(0, 200) || '(empty reply)'}`;
+}
+
+function toQuery(query: Readonly<Record<string, string | number | boolean>>): string {
+  return new URLSearchParams(
+    Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
+  ).toString();
+}
+
+/** Embedded web servers cope badly with many connections; two per device is plenty behind a serial lane. */
+const CONNECTIONS_PER_DEVICE = 2;
+
+function createPool(origin: string, opts: DeviceHttpOptions): Pool {
+  const tls = opts.endpoint.tls;
+  const connector = buildConnector({
+    timeout: opts.timeoutMs,
+    rejectUnauthorized: tls?.mode === 'verify',
+    ...(tls?.mode === 'verify' && tls.ca ? { ca: tls.ca } : {}),
+    ...(opts.checkAddress ? { lookup: guardedLookup(opts.checkAddress) } : {}),
+  });
+  const expected = tls?.mode === 'pin' ? normaliseFingerprint(tls.fingerprint256) : undefined;
+  return new Pool(origin, {
+    connections: CONNECTIONS_PER_DEVICE,
+    keepAliveTimeout: 30_000,
+    connect(options, callback) {
+      if (opts.checkAddress && isIP(options.hostname)) {
+        try {
+          opts.checkAddress(options.hostname);
+        } catch (err) {
+          callback(err as Error, null);
+          return;
+        }
+      }
+      connector(options, (err, socket) => {
+        if (err || !socket) {
+          callback(err ?? new Error('connection failed'), null);
+          return;
+        }
+        if (!expected) {
+          callback(null, socket);
+          return;
+        }
+        const actual = peerFingerprint(socket as TLSSocket);
+        if (actual === expected) callback(null, socket);
+        else {
+          socket.destroy();
+          const mismatch = Object.assign(
+            new Error(`certificate fingerprint ${actual ?? 'missing'} is not the pinned one`),
+            {
+              code: 'ERR_TLS_CERT_PIN_MISMATCH',
+            },
+          );
+          callback(mismatch, null);
+        }
+      });
+    },
+  });
+}
+
+function guardedLookup(checkAddress: (address: string) => void) {
+  return (
+    hostname: string,
+    options: object,
+    callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      try {
+        for (const a of addresses) checkAddress(a.address);
+      } catch (refused) {
+        return callback(refused as Error, []);
+      }
+      const all = (options as { all?: boolean }).all;
+      if (all) return callback(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+/** SHA-256 of the peer's DER certificate, upper-case hex with colons (Node's own format). */
+export function peerFingerprint(socket: TLSSocket): string | undefined {
+  const raw = socket.getPeerCertificate()?.raw;
+  if (!raw) return undefined;
+  return normaliseFingerprint(createHash('sha256').update(raw).digest('hex'));
+}
+
+export function normaliseFingerprint(value: string): string {
+  const hex = value.replace(/:/g, '').toUpperCase();
+  return hex.match(/.{2}/g)!.join(':');
+}
+
+/** Fingerprint of a PEM certificate, for tests and for operators pinning a known certificate. */
+export function certificateFingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
+}

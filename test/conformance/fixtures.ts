@@ -1,0 +1,5 @@
+import type { ConformanceFixture } from './fixture.js';
+import { talonFixture } from './osprey-talon.js';
+
+/** Every registered driver, run through the conformance suite. */
+export const fixtures: ConformanceFixture[] = [talonFixture as ConformanceFixture];
