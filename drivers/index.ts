@@ -1,0 +1,18 @@
+/**
+ * The driver registry: vendor id → driver module. Adding a vendor = add its folder, register it
+ * here, and add its fixture to the conformance suite.
+ */
+import type { DriverModule, VendorId } from './contract.js';
+import { talon } from './osprey-talon/driver.js';
+
+export const DRIVERS: Readonly<Partial<Record<VendorId, DriverModule>>> = {
+  'osprey-talon': talon,
+};
+
+export const REGISTERED_VENDORS = Object.keys(DRIVERS) as VendorId[];
+
+export function getDriverModule(vendor: string): DriverModule {
+  const module = DRIVERS[vendor as VendorId];
+  if (!module) throw new Error(`unknown vendor "${vendor}"; known: ${REGISTERED_VENDORS.join(', ')}`);
+  return module;
+}
