@@ -22,13 +22,19 @@ import {
  */
 export const SECRET_TARGET_FIELDS = ['streamKey', 'passphrase', 'bearerToken', 'streamId'] as const;
 
+/** How a secret is shown: that it is set, and its last four characters when that gives little away. */
+export interface SecretView {
+  readonly set: true;
+  readonly last4?: string;
+}
+
 /**
  * The one way secrets are shown: never in full; the last four characters only when the secret is
- * long enough that they do not give much of it away.
- * @example maskSecret('ABCDE-XYZ12-77QQ') → '••••77QQ'; maskSecret('short') → '••••'
+ * long enough (12+) that they do not give much of it away.
+ * @example maskSecret('ABCDE-XYZ12-77QQ') → { set: true, last4: '77QQ' }; maskSecret('short') → { set: true }
  */
-export function maskSecret(value: string): string {
-  return value.length >= 12 ? `••••${value.slice(-4)}` : '••••';
+export function maskSecret(value: string): SecretView {
+  return value.length >= 12 ? { set: true, last4: value.slice(-4) } : { set: true };
 }
 
 /** A copy of the target fit for logs, diffs and API replies. */
