@@ -19,10 +19,12 @@ const SECRET_KEYS = [
 ];
 
 /** pino's redaction matches fixed depths; cover the depths our log objects have (up to four). */
-export const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]).concat([
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-]);
+export const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [
+  key,
+  `*.${key}`,
+  `*.*.${key}`,
+  `*.*.*.${key}`,
+]).concat(['req.headers["x-api-key"]', 'res.headers["set-cookie"]']);
 
 export function loggerOptions(level: string): LoggerOptions {
   return { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };

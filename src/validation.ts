@@ -90,23 +90,35 @@ function collapseUnions(errors: readonly ErrorObject[]): ErrorObject[] {
     const branchOf = (e: ErrorObject) => Number(e.schemaPath.slice(key.length).split('/')[2]);
     const literalErrors = group.errors.filter((e) => e.keyword === 'const' && e.instancePath === group.path);
     if (literalErrors.length && literalErrors.length === new Set(group.errors.map(branchOf)).size) {
-      const allowed = literalErrors.map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
+      const allowed = literalErrors.map((e) =>
+        JSON.stringify((e.params as { allowedValue: unknown }).allowedValue),
+      );
       out.push({ ...literalErrors[0]!, keyword: 'enum', message: `must be one of ${allowed.join(', ')}` });
       continue;
     }
     // A branch whose tag field failed `const` is not the branch the input meant.
     const tagErrors = group.errors.filter(
-      (e) => e.keyword === 'const' && e.instancePath.startsWith(`${group.path}/`) && !e.instancePath.slice(group.path.length + 1).includes('/'),
+      (e) =>
+        e.keyword === 'const' &&
+        e.instancePath.startsWith(`${group.path}/`) &&
+        !e.instancePath.slice(group.path.length + 1).includes('/'),
     );
     const rejected = new Set(tagErrors.map(branchOf));
     const meant = group.errors.filter((e) => !rejected.has(branchOf(e)));
-    if (meant.length) out.push(...collapseUnions(meant.map((e) => ({ ...e, schemaPath: stripBranch(e.schemaPath, key) }))));
+    if (meant.length)
+      out.push(...collapseUnions(meant.map((e) => ({ ...e, schemaPath: stripBranch(e.schemaPath, key) }))));
     else if (tagErrors.length) {
       const tag = tagErrors[0]!;
-      const allowed = tagErrors.map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
+      const allowed = tagErrors.map((e) =>
+        JSON.stringify((e.params as { allowedValue: unknown }).allowedValue),
+      );
       out.push({ ...tag, keyword: 'enum', message: `must be one of ${[...new Set(allowed)].join(', ')}` });
     } else {
-      out.push({ ...group.errors[0]!, instancePath: group.path, message: 'does not match any allowed shape' });
+      out.push({
+        ...group.errors[0]!,
+        instancePath: group.path,
+        message: 'does not match any allowed shape',
+      });
     }
   }
   return out;
@@ -122,5 +134,7 @@ function stripBranch(schemaPath: string, key: string): string {
 export function compileValidator<T>(ajv: Ajv, schema: object, prefix: string) {
   const validate: ValidateFunction = ajv.compile(schema);
   return (value: unknown): { ok: true; value: T } | { ok: false; errors: FieldError[] } =>
-    validate(value) ? { ok: true, value: value as T } : { ok: false, errors: formatErrors(validate.errors ?? [], prefix) };
+    validate(value)
+      ? { ok: true, value: value as T }
+      : { ok: false, errors: formatErrors(validate.errors ?? [], prefix) };
 }

@@ -4,7 +4,12 @@ import { ConfigError, loadConfig } from '../src/config.js';
 describe('loadConfig', () => {
   it('fills in defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 8080, LOG_LEVEL: 'info', DEVICE_TIMEOUT_MS: 5000, POLL_INTERVAL_MS: 10_000 });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      LOG_LEVEL: 'info',
+      DEVICE_TIMEOUT_MS: 5000,
+      POLL_INTERVAL_MS: 10_000,
+    });
     expect(config.DATA_DIR).toMatch(/\/data$/);
     expect(config.DATABASE_URL).toBeUndefined();
   });

@@ -9,7 +9,9 @@ import type { FieldError } from '../validation.js';
 
 export const ErrorReply = Type.Object(
   {
-    error: Type.String({ description: 'Stable machine-readable code, e.g. bad_request, not_found, device_timeout.' }),
+    error: Type.String({
+      description: 'Stable machine-readable code, e.g. bad_request, not_found, device_timeout.',
+    }),
     message: Type.String({ description: 'What went wrong, for people.' }),
     details: Type.Optional(Type.Unknown()),
   },
@@ -63,7 +65,11 @@ export function deviceErrorReply(err: DeviceError): { status: number; body: Erro
   const mapped = DEVICE_STATUS[err.code];
   // A device answering 5xx is a gateway failure, not a refusal of the value.
   const status = err.code === 'rejected' && err.retryable ? 502 : mapped.status;
-  const details: Record<string, unknown> = { deviceId: err.deviceId, vendor: err.vendor, retryable: err.retryable };
+  const details: Record<string, unknown> = {
+    deviceId: err.deviceId,
+    vendor: err.vendor,
+    retryable: err.retryable,
+  };
   if (err instanceof UnsupportedConfigError) details.problems = err.problems;
   return { status, body: { error: mapped.code, message: err.message, details } };
 }
@@ -74,7 +80,9 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     return;
   }
   if (err instanceof ApiError) {
-    reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
+    reply
+      .code(err.statusCode)
+      .send({ error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
     return;
   }
   if (isDeviceError(err)) {

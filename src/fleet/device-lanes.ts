@@ -43,7 +43,11 @@ export class DeviceLanes {
   }
 
   /** Runs `op` on the device's driver, after every earlier operation on that device has finished. */
-  run<T>(endpoint: DeviceEndpoint, op: (driver: EncoderDriver, signal?: AbortSignal) => Promise<T>, opts: LaneOptions = {}): Promise<T> {
+  run<T>(
+    endpoint: DeviceEndpoint,
+    op: (driver: EncoderDriver, signal?: AbortSignal) => Promise<T>,
+    opts: LaneOptions = {},
+  ): Promise<T> {
     const previous = this.tails.get(endpoint.id) ?? Promise.resolve();
     const result = previous.then(() => this.schedule(endpoint, op, opts));
     const tail = result.then(
@@ -86,14 +90,21 @@ export class DeviceLanes {
       opts.signal?.throwIfAborted();
       return op(this.driverFor(endpoint), opts.signal);
     };
-    const inGlobal = () => this.global.add(task, { priority: opts.priority ?? 0, signal: opts.signal }) as Promise<T>;
+    const inGlobal = () =>
+      this.global.add(task, { priority: opts.priority ?? 0, signal: opts.signal }) as Promise<T>;
     const vendorQueue = this.vendorQueues.get(endpoint.vendor);
     return vendorQueue ? (vendorQueue.add(inGlobal, { signal: opts.signal }) as Promise<T>) : inGlobal();
   }
 
   /** The open driver for this endpoint; reopened when the device's address or credentials changed. */
   private driverFor(endpoint: DeviceEndpoint): EncoderDriver {
-    const key = JSON.stringify([endpoint.vendor, endpoint.host, endpoint.port, endpoint.tls, endpoint.credentials]);
+    const key = JSON.stringify([
+      endpoint.vendor,
+      endpoint.host,
+      endpoint.port,
+      endpoint.tls,
+      endpoint.credentials,
+    ]);
     const open = this.drivers.get(endpoint.id);
     if (open?.key === key) return open.driver;
     if (open) void open.driver.close();

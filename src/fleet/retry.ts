@@ -53,7 +53,11 @@ export async function withRetries<T>(
       opts.onAttempt?.({ at: new Date(started).toISOString(), durationMs: Date.now() - started });
       return value;
     } catch (err) {
-      opts.onAttempt?.({ at: new Date(started).toISOString(), durationMs: Date.now() - started, error: toTaskError(err) });
+      opts.onAttempt?.({
+        at: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+        error: toTaskError(err),
+      });
       if (opts.signal?.aborted || attempt >= policy.maxAttempts || !isRetryable(err)) throw err;
       await sleep(backoffDelay(attempt, policy), undefined, { signal: opts.signal });
     }

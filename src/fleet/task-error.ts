@@ -31,7 +31,10 @@ export type TaskError = Static<typeof TaskError>;
 /** An engine-level failure that is not the device's own error. */
 export class TaskFailure extends Error {
   constructor(
-    readonly type: Exclude<TaskError['type'], 'auth' | 'unreachable' | 'timeout' | 'unsupported' | 'rejected' | 'protocol'>,
+    readonly type: Exclude<
+      TaskError['type'],
+      'auth' | 'unreachable' | 'timeout' | 'unsupported' | 'rejected' | 'protocol'
+    >,
     message: string,
     readonly retryable: boolean,
     readonly details?: unknown,
@@ -43,10 +46,20 @@ export class TaskFailure extends Error {
 export function toTaskError(err: unknown): TaskError {
   if (isDeviceError(err)) {
     const details = 'problems' in err ? (err as { problems: unknown }).problems : undefined;
-    return { type: err.code, message: err.message, retryable: err.retryable, ...(details ? { details } : {}) };
+    return {
+      type: err.code,
+      message: err.message,
+      retryable: err.retryable,
+      ...(details ? { details } : {}),
+    };
   }
   if (err instanceof TaskFailure) {
-    return { type: err.type, message: err.message, retryable: err.retryable, ...(err.details ? { details: err.details } : {}) };
+    return {
+      type: err.type,
+      message: err.message,
+      retryable: err.retryable,
+      ...(err.details ? { details: err.details } : {}),
+    };
   }
   if ((err as Error)?.name === 'AbortError' || (err as Error)?.name === 'TimeoutError') {
     return { type: 'canceled', message: 'canceled', retryable: false };
