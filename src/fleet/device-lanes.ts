@@ -19,6 +19,10 @@ export interface DeviceLanesOptions {
 }
 
 export interface LaneOptions {
+  /**
+   * Cancels the operation while it waits for its lane or a slot. Once running it is not
+   * interrupted: a half-done device write is worse than a late cancel (the op can take its own signal).
+   */
   readonly signal?: AbortSignal;
   /** Higher runs first when the global bound is reached (scheduled starts outrank polls). */
   readonly priority?: number;
@@ -83,12 +87,12 @@ export class DeviceLanes {
 
   private schedule<T>(
     endpoint: DeviceEndpoint,
-    op: (driver: EncoderDriver, signal?: AbortSignal) => Promise<T>,
+    op: (driver: EncoderDriver) => Promise<T>,
     opts: LaneOptions,
   ): Promise<T> {
     const task = () => {
       opts.signal?.throwIfAborted();
-      return op(this.driverFor(endpoint), opts.signal);
+      return op(this.driverFor(endpoint));
     };
     const inGlobal = () =>
       this.global.add(task, { priority: opts.priority ?? 0, signal: opts.signal }) as Promise<T>;

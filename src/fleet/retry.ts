@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeviceError } from '../../drivers/contract.js';
-import { type TaskError, toTaskError } from './task-error.js';
+import { type Attempt, toTaskError } from './task-error.js';
 
 export interface RetryPolicy {
   /** Attempts in total, the first included. 1 = no retry. */
@@ -16,12 +16,6 @@ export interface RetryPolicy {
 
 /** Enough to ride out a device reboot (1–2 s offline) and a brief network blip. */
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 10_000 };
-
-export interface Attempt {
-  readonly at: string;
-  readonly durationMs: number;
-  readonly error?: TaskError;
-}
 
 /**
  * Delay before retry number `retry` (1-based): half fixed, half random ("equal jitter"), so devices

@@ -28,6 +28,14 @@ export const TaskError = Type.Object({
 });
 export type TaskError = Static<typeof TaskError>;
 
+/** One try at a device operation, kept in the task's attempt history. */
+export const Attempt = Type.Object({
+  at: Type.String(),
+  durationMs: Type.Integer({ minimum: 0 }),
+  error: Type.Optional(TaskError),
+});
+export type Attempt = Static<typeof Attempt>;
+
 /** An engine-level failure that is not the device's own error. */
 export class TaskFailure extends Error {
   constructor(

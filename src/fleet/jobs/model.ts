@@ -1,0 +1,152 @@
+/**
+ * Jobs: one action on many devices. The request, the job record and the per-device task record,
+ * as TypeBox schemas (they type the engine and document the API).
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { AudioSettings, Target, VideoSettings } from '../../../drivers/contract.js';
+import { Attempt, TaskError } from '../task-error.js';
+
+export const JobAction = Type.Union([Type.Literal('apply'), Type.Literal('start'), Type.Literal('stop'), Type.Literal('reboot')]);
+export type JobAction = Static<typeof JobAction>;
+
+/** A config given with a job: every part optional, completed per device by its overrides (stream keys). */
+export const JobConfig = Type.Object(
+  { target: Type.Optional(Target), video: Type.Optional(VideoSettings), audio: Type.Optional(AudioSettings) },
+  { additionalProperties: false },
+);
+export type JobConfig = Static<typeof JobConfig>;
+
+export const JobOptions = Type.Object(
+  {
+    /** Report per device what would change and any problem; write nothing, record nothing. */
+    dryRun: Type.Optional(Type.Boolean({ default: false })),
+    /** Run this many devices first; if any fails, the rest are skipped. */
+    canary: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    /** Abort the rest once more than this many devices failed: a count, or a percentage such as "10%". */
+    maxFailures: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^(100|[0-9]{1,2})(\\.[0-9]+)?%$' })]),
+    ),
+    /** Retries after the first attempt, for transient failures only. */
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+    /** Higher runs first when the fleet-wide bound is reached. */
+    priority: Type.Optional(Type.Integer({ minimum: -10, maximum: 10 })),
+  },
+  { additionalProperties: false },
+);
+export type JobOptions = Static<typeof JobOptions>;
+
+export const JobRequest = Type.Object(
+  {
+    action: JobAction,
+    /** Label selector, e.g. `vendor=teradek,site=berlin`. Exactly one of selector / deviceIds. */
+    selector: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    deviceIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 20_000, uniqueItems: true })),
+    /** For `apply`: the config to converge to (completed per device by its overrides). */
+    config: Type.Optional(JobConfig),
+    /** For `apply`: a profile id or name to follow instead of `config`. */
+    profile: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    options: Type.Optional(JobOptions),
+  },
+  { additionalProperties: false },
+);
+export type JobRequest = Static<typeof JobRequest>;
+
+export const JobState = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('partially_failed'),
+  Type.Literal('failed'),
+  Type.Literal('canceled'),
+  Type.Literal('aborted'),
+]);
+export type JobState = Static<typeof JobState>;
+export const TERMINAL_JOB_STATES: readonly JobState[] = ['succeeded', 'partially_failed', 'failed', 'canceled', 'aborted'];
+
+export const TaskState = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('unchanged'),
+  Type.Literal('failed'),
+  Type.Literal('skipped'),
+  Type.Literal('canceled'),
+]);
+export type TaskState = Static<typeof TaskState>;
+export const TASK_STATES = ['pending', 'running', 'succeeded', 'unchanged', 'failed', 'skipped', 'canceled'] as const;
+export const FINISHED_TASK_STATES: readonly TaskState[] = ['succeeded', 'unchanged', 'failed', 'skipped', 'canceled'];
+
+export const JobCounts = Type.Object({
+  total: Type.Integer(),
+  pending: Type.Integer(),
+  running: Type.Integer(),
+  succeeded: Type.Integer(),
+  unchanged: Type.Integer(),
+  failed: Type.Integer(),
+  skipped: Type.Integer(),
+  canceled: Type.Integer(),
+  /** Devices that needed more than one attempt. */
+  retried: Type.Integer(),
+});
+export type JobCounts = Static<typeof JobCounts>;
+
+export const JobOrigin = Type.Union([Type.Literal('api'), Type.Literal('schedule'), Type.Literal('heal')]);
+export type JobOrigin = Static<typeof JobOrigin>;
+
+export const ConfigChangeView = Type.Object({ path: Type.String(), from: Type.Unknown(), to: Type.Unknown() });
+
+/** One device's part of a job. */
+export const TaskRecord = Type.Object({
+  deviceId: Type.String(),
+  deviceName: Type.String(),
+  vendor: Type.String(),
+  seq: Type.Integer(),
+  canary: Type.Boolean(),
+  state: TaskState,
+  attempts: Type.Array(Attempt),
+  error: Type.Optional(TaskError),
+  /** What was (or, in a dry run, would be) written; secrets masked. */
+  changes: Type.Optional(Type.Array(ConfigChangeView)),
+  startedAt: Type.Optional(Type.String()),
+  finishedAt: Type.Optional(Type.String()),
+});
+export type TaskRecord = Static<typeof TaskRecord>;
+
+export const JobRecord = Type.Object({
+  id: Type.String(),
+  action: JobAction,
+  state: JobState,
+  origin: JobOrigin,
+  selector: Type.Optional(Type.String()),
+  profile: Type.Optional(Type.String()),
+  options: JobOptions,
+  counts: JobCounts,
+  /** Why the job stopped early (canary failed, failure budget spent, canceled). */
+  reason: Type.Optional(Type.String()),
+  createdBy: Type.Optional(Type.String()),
+  idempotencyKey: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+  startedAt: Type.Optional(Type.String()),
+  finishedAt: Type.Optional(Type.String()),
+  cancelRequested: Type.Boolean(),
+});
+export type JobRecord = Static<typeof JobRecord>;
+
+export function emptyCounts(total: number): JobCounts {
+  return { total, pending: total, running: 0, succeeded: 0, unchanged: 0, failed: 0, skipped: 0, canceled: 0, retried: 0 };
+}
+
+/** The terminal state a job ends in, from how its devices ended and why it stopped. */
+export function finalState(counts: JobCounts, stop?: 'canceled' | 'aborted'): JobState {
+  if (stop) return stop;
+  const ok = counts.succeeded + counts.unchanged;
+  if (counts.failed === 0) return 'succeeded';
+  return ok > 0 ? 'partially_failed' : 'failed';
+}
+
+/** "10%" of 300 → 30; 5 → 5; undefined → no limit. */
+export function failureBudget(maxFailures: JobOptions['maxFailures'], total: number): number {
+  if (maxFailures === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof maxFailures === 'number') return maxFailures;
+  return Math.floor((Number.parseFloat(maxFailures) / 100) * total);
+}
