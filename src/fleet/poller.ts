@@ -1,0 +1,177 @@
+/**
+ * Polls every device's status on an interval, through the device lanes (so a poll never interleaves
+ * with a config write on the same device):
+ *  - spread evenly: each device gets its own phase in the interval, so 10,000 devices make a steady
+ *    1,000 polls a second at 10 s, not 10,000 at once;
+ *  - faster while a device is starting or stopping, so the transition is seen promptly;
+ *  - exponential backoff (capped) for devices that do not answer, so dead units cost little;
+ *  - never faster than the device tolerates (VidiU Go: 1 s).
+ * Due times are kept in a timing wheel of 100 ms slots: O(1) to schedule and to collect.
+ */
+import type { DeviceConfig, DeviceEndpoint, DeviceStatus } from '../../drivers/contract.js';
+import type { DeviceLanes } from './device-lanes.js';
+
+export interface PollTarget {
+  readonly endpoint: DeviceEndpoint;
+  /** The device's minimum poll interval (from its capabilities). */
+  readonly minIntervalMs: number;
+}
+
+export type PollOutcome =
+  | { readonly status: DeviceStatus; readonly config?: DeviceConfig }
+  | { readonly error: unknown };
+
+export interface PollerOptions {
+  readonly lanes: DeviceLanes;
+  readonly intervalMs: number;
+  /** Interval while a device is starting or stopping. */
+  readonly fastIntervalMs?: number;
+  /** Longest wait between polls of an unreachable device. */
+  readonly maxBackoffMs?: number;
+  /**
+   * Also read the device's config every this many polls (and on the first poll after it comes
+   * back), to notice settings changed behind our back. 0 = never.
+   */
+  readonly configEveryPolls?: number;
+  /** Called with every poll's outcome; must not throw. */
+  readonly onResult: (deviceId: string, outcome: PollOutcome, durationMs: number) => void;
+}
+
+interface Entry {
+  target: PollTarget;
+  dueSlot: number;
+  failures: number;
+  /** Successful polls since the last config read; -1 = read config on the next success. */
+  sinceConfig: number;
+  inFlight: boolean;
+  removed: boolean;
+}
+
+const TICK_MS = 100;
+
+export class Poller {
+  private readonly entries = new Map<string, Entry>();
+  private readonly slots = new Map<number, string[]>();
+  private lastSlot = Math.floor(Date.now() / TICK_MS);
+  private timer: NodeJS.Timeout | undefined;
+  private readonly fastMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly opts: PollerOptions) {
+    this.fastMs = opts.fastIntervalMs ?? Math.min(1000, opts.intervalMs);
+    this.maxBackoffMs = opts.maxBackoffMs ?? Math.max(opts.intervalMs, 5 * 60_000);
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), TICK_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Adds a device (first poll at its own phase of the interval) or updates its connection details. */
+  upsert(target: PollTarget): void {
+    const existing = this.entries.get(target.endpoint.id);
+    if (existing) {
+      existing.target = target;
+      return;
+    }
+    const entry: Entry = {
+      target,
+      dueSlot: 0,
+      failures: 0,
+      sinceConfig: -1,
+      inFlight: false,
+      removed: false,
+    };
+    this.entries.set(target.endpoint.id, entry);
+    this.schedule(target.endpoint.id, entry, Date.now() + phaseOf(target.endpoint.id) * this.opts.intervalMs);
+  }
+
+  remove(deviceId: string): void {
+    const entry = this.entries.get(deviceId);
+    if (entry) entry.removed = true;
+    this.entries.delete(deviceId);
+  }
+
+  /** Polls the device soon (e.g. after a job changed it), without waiting for its turn. */
+  pollSoon(deviceId: string): void {
+    const entry = this.entries.get(deviceId);
+    if (entry && !entry.inFlight)
+      this.schedule(deviceId, entry, Date.now() + Math.max(TICK_MS, entry.target.minIntervalMs / 2));
+  }
+
+  private schedule(id: string, entry: Entry, due: number): void {
+    const slot = Math.max(Math.floor(due / TICK_MS), this.lastSlot + 1);
+    entry.dueSlot = slot;
+    const list = this.slots.get(slot);
+    if (list) list.push(id);
+    else this.slots.set(slot, [id]);
+  }
+
+  private tick(): void {
+    const now = Math.floor(Date.now() / TICK_MS);
+    for (let slot = this.lastSlot + 1; slot <= now; slot++) {
+      const ids = this.slots.get(slot);
+      if (!ids) continue;
+      this.slots.delete(slot);
+      for (const id of ids) {
+        const entry = this.entries.get(id);
+        // Entries rescheduled since (pollSoon) or removed leave stale ids behind; skip them.
+        if (entry && entry.dueSlot === slot && !entry.inFlight) this.poll(id, entry);
+      }
+    }
+    this.lastSlot = now;
+  }
+
+  private poll(id: string, entry: Entry): void {
+    entry.inFlight = true;
+    const started = Date.now();
+    const every = this.opts.configEveryPolls ?? 0;
+    const withConfig = every > 0 && (entry.sinceConfig < 0 || entry.sinceConfig + 1 >= every);
+    this.opts.lanes
+      .run(entry.target.endpoint, async (driver) => {
+        const status = await driver.getStatus();
+        return withConfig ? { status, config: await driver.getConfig() } : { status };
+      })
+      .then(
+        (outcome) => {
+          entry.failures = 0;
+          entry.sinceConfig = withConfig ? 0 : entry.sinceConfig + 1;
+          this.opts.onResult(id, outcome, Date.now() - started);
+          const { status } = outcome;
+          const transitioning = status.state === 'starting' || status.state === 'stopping';
+          return transitioning ? this.fastMs : this.opts.intervalMs;
+        },
+        (error: unknown) => {
+          entry.failures++;
+          entry.sinceConfig = -1;
+          this.opts.onResult(id, { error }, Date.now() - started);
+          return Math.min(this.maxBackoffMs, this.opts.intervalMs * 2 ** Math.min(entry.failures - 1, 16));
+        },
+      )
+      .then((nextIn) => {
+        entry.inFlight = false;
+        if (entry.removed) return;
+        // Keep the device's phase: the next poll is one interval after this one was due.
+        const due = Math.max(
+          entry.dueSlot * TICK_MS + Math.max(nextIn, entry.target.minIntervalMs),
+          Date.now() + TICK_MS,
+        );
+        this.schedule(id, entry, due);
+      });
+  }
+}
+
+/** A stable position in [0, 1) per device id, so restarts keep the same spread. */
+function phaseOf(id: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return (h >>> 0) / 4294967296;
+}
