@@ -4,7 +4,7 @@
  * nothing between scrapes.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface FleetGauges {
   /** Devices counted by vendor × connectivity × stream. */
@@ -58,7 +58,8 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const row of fleet.devicesByState()) this.set({ vendor: row.vendor, connectivity: row.connectivity, stream: row.stream }, row.count);
+        for (const row of fleet.devicesByState())
+          this.set({ vendor: row.vendor, connectivity: row.connectivity, stream: row.stream }, row.count);
       },
     });
     new Gauge({
@@ -68,7 +69,8 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const row of fleet.alertsByKind()) this.set({ kind: row.kind, severity: row.severity }, row.count);
+        for (const row of fleet.alertsByKind())
+          this.set({ kind: row.kind, severity: row.severity }, row.count);
       },
     });
     new Gauge({

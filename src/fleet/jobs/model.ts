@@ -6,7 +6,12 @@ import { type Static, Type } from '@sinclair/typebox';
 import { AudioSettings, Target, VideoSettings } from '../../../drivers/contract.js';
 import { Attempt, TaskError } from '../task-error.js';
 
-export const JobAction = Type.Union([Type.Literal('apply'), Type.Literal('start'), Type.Literal('stop'), Type.Literal('reboot')]);
+export const JobAction = Type.Union([
+  Type.Literal('apply'),
+  Type.Literal('start'),
+  Type.Literal('stop'),
+  Type.Literal('reboot'),
+]);
 export type JobAction = Static<typeof JobAction>;
 
 /** A config given with a job: every part optional, completed per device by its overrides (stream keys). */
@@ -40,7 +45,13 @@ export const JobRequest = Type.Object(
     action: JobAction,
     /** Label selector, e.g. `vendor=teradek,site=berlin`. Exactly one of selector / deviceIds. */
     selector: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-    deviceIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 20_000, uniqueItems: true })),
+    deviceIds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        minItems: 1,
+        maxItems: 20_000,
+        uniqueItems: true,
+      }),
+    ),
     /** For `apply`: the config to converge to (completed per device by its overrides). */
     config: Type.Optional(JobConfig),
     /** For `apply`: a profile id or name to follow instead of `config`. */
@@ -61,7 +72,13 @@ export const JobState = Type.Union([
   Type.Literal('aborted'),
 ]);
 export type JobState = Static<typeof JobState>;
-export const TERMINAL_JOB_STATES: readonly JobState[] = ['succeeded', 'partially_failed', 'failed', 'canceled', 'aborted'];
+export const TERMINAL_JOB_STATES: readonly JobState[] = [
+  'succeeded',
+  'partially_failed',
+  'failed',
+  'canceled',
+  'aborted',
+];
 
 export const TaskState = Type.Union([
   Type.Literal('pending'),
@@ -73,8 +90,22 @@ export const TaskState = Type.Union([
   Type.Literal('canceled'),
 ]);
 export type TaskState = Static<typeof TaskState>;
-export const TASK_STATES = ['pending', 'running', 'succeeded', 'unchanged', 'failed', 'skipped', 'canceled'] as const;
-export const FINISHED_TASK_STATES: readonly TaskState[] = ['succeeded', 'unchanged', 'failed', 'skipped', 'canceled'];
+export const TASK_STATES = [
+  'pending',
+  'running',
+  'succeeded',
+  'unchanged',
+  'failed',
+  'skipped',
+  'canceled',
+] as const;
+export const FINISHED_TASK_STATES: readonly TaskState[] = [
+  'succeeded',
+  'unchanged',
+  'failed',
+  'skipped',
+  'canceled',
+];
 
 export const JobCounts = Type.Object({
   total: Type.Integer(),
@@ -93,7 +124,11 @@ export type JobCounts = Static<typeof JobCounts>;
 export const JobOrigin = Type.Union([Type.Literal('api'), Type.Literal('schedule'), Type.Literal('heal')]);
 export type JobOrigin = Static<typeof JobOrigin>;
 
-export const ConfigChangeView = Type.Object({ path: Type.String(), from: Type.Unknown(), to: Type.Unknown() });
+export const ConfigChangeView = Type.Object({
+  path: Type.String(),
+  from: Type.Unknown(),
+  to: Type.Unknown(),
+});
 
 /** One device's part of a job. */
 export const TaskRecord = Type.Object({
@@ -133,7 +168,17 @@ export const JobRecord = Type.Object({
 export type JobRecord = Static<typeof JobRecord>;
 
 export function emptyCounts(total: number): JobCounts {
-  return { total, pending: total, running: 0, succeeded: 0, unchanged: 0, failed: 0, skipped: 0, canceled: 0, retried: 0 };
+  return {
+    total,
+    pending: total,
+    running: 0,
+    succeeded: 0,
+    unchanged: 0,
+    failed: 0,
+    skipped: 0,
+    canceled: 0,
+    retried: 0,
+  };
 }
 
 /** The terminal state a job ends in, from how its devices ended and why it stopped. */

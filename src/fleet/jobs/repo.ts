@@ -2,6 +2,8 @@
  * What the job engine needs from the store. Implemented once on SQL (src/store/jobs.ts) for both
  * backends; the engine never sees SQL.
  */
+
+import type { Static } from '@sinclair/typebox';
 import type { DeviceEndpoint, EncoderConfig } from '../../../drivers/contract.js';
 import type { Attempt, TaskError } from '../task-error.js';
 import type {
@@ -14,7 +16,6 @@ import type {
   TaskRecord,
   TaskState,
 } from './model.js';
-import type { Static } from '@sinclair/typebox';
 
 export interface NewJob {
   readonly id: string;
@@ -86,10 +87,16 @@ export interface Page<T> {
 export interface JobRepo {
   /** Job, tasks and desired-state writes in one transaction. */
   create(job: NewJob, tasks: readonly NewTask[], desired?: DesiredWrite): Promise<void>;
-  byIdempotencyKey(key: string, createdBy?: string): Promise<{ job: JobRecord; requestHash?: string } | undefined>;
+  byIdempotencyKey(
+    key: string,
+    createdBy?: string,
+  ): Promise<{ job: JobRecord; requestHash?: string } | undefined>;
   get(id: string): Promise<JobRecord | undefined>;
   list(filter: { state?: JobState; cursor?: string; limit: number }): Promise<Page<JobRecord>>;
-  tasks(jobId: string, filter: { state?: TaskState; cursor?: string; limit: number }): Promise<Page<TaskRecord>>;
+  tasks(
+    jobId: string,
+    filter: { state?: TaskState; cursor?: string; limit: number },
+  ): Promise<Page<TaskRecord>>;
   /** Claims one runnable job for `owner`: queued, or running under an expired lease (its owner died). */
   claim(owner: string, leaseMs: number): Promise<JobRecord | undefined>;
   /** Extends the lease; false when another owner has it now. Returns whether cancel was requested too. */

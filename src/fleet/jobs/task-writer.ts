@@ -44,7 +44,8 @@ export class TaskWriter {
         this.log.warn({ err }, 'saving task results failed; will retry');
         // Put back what no newer update has replaced meanwhile.
         for (const [key, update] of tasks) if (!this.tasks.has(key)) this.tasks.set(key, update);
-        for (const [key, update] of progress) this.progressByJob.set(key, { ...update, ...this.progressByJob.get(key) });
+        for (const [key, update] of progress)
+          this.progressByJob.set(key, { ...update, ...this.progressByJob.get(key) });
         this.schedule(1000);
         throw err;
       })

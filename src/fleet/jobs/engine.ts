@@ -1,0 +1,538 @@
+/**
+ * The job engine: turns a job request into per-device tasks in the store, then runs them through
+ * the device lanes with retries, canary, failure budget and cancel, and survives restarts: a job is
+ * leased by one process at a time; when its owner dies the lease runs out and any replica (or the
+ * restarted process) resumes it. Completed devices are not redone; a device whose task was in flight
+ * is run again, which is safe because every plan reads first and only writes what still differs.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { checkCapabilities, type DeviceEndpoint, EncoderConfig } from '../../../drivers/contract.js';
+import { getDriverModule } from '../../../drivers/index.js';
+import { ApiError, BadRequestError } from '../../api/errors.js';
+import { bodyValidator } from '../../api/server.js';
+import type { DeviceLanes } from '../device-lanes.js';
+import { runPlan } from '../device-plan.js';
+import { effectiveConfig } from '../effective-config.js';
+import type { EventSink } from '../events.js';
+import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../retry.js';
+import { type Attempt, type TaskError, toTaskError } from '../task-error.js';
+import {
+  emptyCounts,
+  failureBudget,
+  finalState,
+  type JobConfig,
+  type JobCounts,
+  type JobOrigin,
+  type JobRecord,
+  type JobRequest,
+  type TaskState,
+  TERMINAL_JOB_STATES,
+} from './model.js';
+import type { DesiredWrite, JobDevices, JobRepo, NewTask, RunnableTask, TaskUpdate } from './repo.js';
+import { TaskWriter } from './task-writer.js';
+
+export interface JobEngineOptions {
+  readonly repo: JobRepo;
+  readonly devices: JobDevices;
+  readonly lanes: DeviceLanes;
+  readonly events: EventSink;
+  readonly logger: Logger;
+  /** This process's identity in job leases. */
+  readonly owner: string;
+  /** A job whose owner stops renewing for this long is taken over. */
+  readonly leaseMs?: number;
+  readonly retry?: RetryPolicy;
+  /** How often to look for jobs queued by other replicas or orphaned by a crash. */
+  readonly pollMs?: number;
+  /** Jobs run at once by this process (their devices share the lanes' bound anyway). */
+  readonly maxParallelJobs?: number;
+}
+
+export interface SubmitContext {
+  readonly origin?: JobOrigin;
+  readonly createdBy?: string;
+  readonly idempotencyKey?: string;
+}
+
+const validateConfig = bodyValidator<EncoderConfig>(EncoderConfig, 'config');
+
+export class JobEngine {
+  private readonly repo: JobRepo;
+  private readonly leaseMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly running = new Map<string, AbortController>();
+  private readonly finished = new EventEmitter();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: JobEngineOptions) {
+    this.repo = opts.repo;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.finished.setMaxListeners(0);
+  }
+
+  /** Starts picking up jobs: queued ones, and ones left running by a process that died. */
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.opts.pollMs ?? 1000);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Stops taking jobs and lets running device operations finish; leases lapse for a successor. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const controller of this.running.values()) controller.abort(new Error('service stopping'));
+    await this.ticking;
+  }
+
+  /**
+   * Validates a request and stores the job with one task per device. Devices whose config is
+   * invalid or unsupported get a failed task at once and are never contacted.
+   */
+  async submit(request: JobRequest, ctx: SubmitContext = {}): Promise<JobRecord> {
+    checkShape(request);
+    const requestHash = hashRequest(request);
+    if (ctx.idempotencyKey) {
+      const earlier = await this.repo.byIdempotencyKey(ctx.idempotencyKey, ctx.createdBy);
+      if (earlier) {
+        if (earlier.requestHash && earlier.requestHash !== requestHash) {
+          throw new ApiError(
+            422,
+            'idempotency_key_reused',
+            'Idempotency-Key was already used for a different request',
+          );
+        }
+        return earlier.job;
+      }
+    }
+    const devices = await this.opts.devices.resolve({
+      selector: request.selector,
+      deviceIds: request.deviceIds,
+    });
+    if (!devices.length)
+      throw new BadRequestError('the selector matches no device', [
+        { field: 'body/selector', reason: 'matches no device' },
+      ]);
+
+    const options = { dryRun: false, ...request.options };
+    const profile = request.profile ? await this.opts.devices.profile(request.profile) : undefined;
+    const base: JobConfig | undefined = profile?.config ?? request.config;
+    const canary = options.canary ?? 0;
+    let pendingSeen = 0;
+    const tasks: NewTask[] = devices.map((device, seq) => {
+      const task = { deviceId: device.id, deviceName: device.name, vendor: device.vendor, seq };
+      const prepared = request.action === 'apply' ? prepareConfig(device.vendor, base, device.overrides) : {};
+      if (prepared.error) return { ...task, canary: false, state: 'failed' as const, error: prepared.error };
+      return {
+        ...task,
+        canary: pendingSeen++ < canary,
+        state: 'pending' as const,
+        ...(prepared.config ? { config: prepared.config } : {}),
+      };
+    });
+
+    const counts = emptyCounts(tasks.length);
+    for (const t of tasks) if (t.state === 'failed') counts.pending--, counts.failed++;
+    const job = {
+      id: randomUUID(),
+      action: request.action,
+      origin: ctx.origin ?? 'api',
+      ...(request.selector ? { selector: request.selector } : {}),
+      ...(profile ? { profile: profile.name } : {}),
+      ...(request.config ? { config: request.config } : {}),
+      options,
+      ...(ctx.createdBy ? { createdBy: ctx.createdBy } : {}),
+      ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey, requestHash } : {}),
+      createdAt: new Date().toISOString(),
+      counts,
+    };
+    await this.repo.create(
+      job,
+      tasks,
+      options.dryRun ? undefined : desiredWrite(request, tasks, profile?.id),
+    );
+    const record = (await this.repo.get(job.id))!;
+    this.opts.events.publish({
+      type: 'job.created',
+      jobId: job.id,
+      data: { action: job.action, counts, origin: job.origin },
+    });
+    this.wake();
+    return record;
+  }
+
+  /** Asks a job to stop scheduling devices; in-flight device operations finish cleanly. */
+  async cancel(jobId: string): Promise<JobRecord | undefined> {
+    const job = await this.repo.requestCancel(jobId);
+    this.running.get(jobId)?.abort(new CancelRequested());
+    this.wake();
+    return job;
+  }
+
+  /** Resolves with the job once it has ended, or with its current record after `timeoutMs`. */
+  async waitFor(jobId: string, timeoutMs: number): Promise<JobRecord | undefined> {
+    const current = await this.repo.get(jobId);
+    if (!current || TERMINAL_JOB_STATES.includes(current.state)) return current;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.finished.off(jobId, done);
+        resolve();
+      }, timeoutMs);
+      this.finished.once(jobId, done);
+    });
+    return this.repo.get(jobId);
+  }
+
+  /** Looks for claimable jobs now (after a submit, a cancel, or on the timer). */
+  wake(): void {
+    if (this.stopped || this.ticking) return;
+    this.ticking = this.claimJobs()
+      .catch((err: unknown) => this.opts.logger.error({ err }, 'job claim failed'))
+      .finally(() => {
+        this.ticking = undefined;
+      });
+  }
+
+  private async claimJobs(): Promise<void> {
+    const max = this.opts.maxParallelJobs ?? 8;
+    while (!this.stopped && this.running.size < max) {
+      const job = await this.repo.claim(this.opts.owner, this.leaseMs);
+      if (!job) return;
+      const controller = new AbortController();
+      this.running.set(job.id, controller);
+      void this.runJob(job, controller)
+        .catch((err: unknown) => this.opts.logger.error({ err, jobId: job.id }, 'job run failed'))
+        .finally(() => {
+          this.running.delete(job.id);
+          this.finished.emit(job.id);
+          this.wake();
+        });
+    }
+  }
+
+  private async runJob(job: JobRecord, controller: AbortController): Promise<void> {
+    const log = this.opts.logger.child({ jobId: job.id, action: job.action });
+    const renewal = setInterval(
+      () => {
+        this.repo.renew(job.id, this.opts.owner, this.leaseMs).then(
+          ({ held, cancelRequested }) => {
+            if (!held) controller.abort(new Error('lease lost to another process'));
+            else if (cancelRequested) controller.abort(new CancelRequested());
+          },
+          (err: unknown) => log.warn({ err }, 'lease renewal failed'),
+        );
+      },
+      Math.max(1000, Math.floor(this.leaseMs / 3)),
+    );
+    const counts = await this.repo.countTasks(job.id);
+    const startedAt = job.startedAt ?? new Date().toISOString();
+    const writer = new TaskWriter(this.repo, log);
+    writer.progress({ jobId: job.id, counts: { ...counts }, state: 'running', startedAt });
+    if (job.cancelRequested) controller.abort(new CancelRequested());
+
+    try {
+      const tasks = await this.repo.unfinishedTasks(job.id);
+      const endpoints = await this.opts.devices.endpoints(tasks.map((t) => t.deviceId));
+      const run = new JobRun(job, counts, controller, writer, endpoints, this.opts, this.retry);
+      if (job.startedAt) log.info({ remaining: tasks.length }, 'resuming job');
+
+      const canaries = tasks.filter((t) => t.canary);
+      await run.dispatch(canaries);
+      if (canaries.length && run.canaryFailed())
+        run.stop(
+          'aborted',
+          `canary failed: ${run.failedCanaries} of ${canaries.length} canary devices failed`,
+        );
+      await run.dispatch(tasks.filter((t) => !t.canary));
+
+      if (controller.signal.aborted && !run.stopKind) {
+        const reason = controller.signal.reason;
+        // Lease lost or shutting down: leave the rest to whoever resumes the job.
+        if (!(reason instanceof CancelRequested)) {
+          log.warn({ reason: String(reason?.message ?? reason) }, 'job paused');
+          return;
+        }
+        run.stop('canceled', 'canceled on request');
+      }
+      const state = finalState(counts, run.stopKind);
+      writer.progress({
+        jobId: job.id,
+        counts: { ...counts },
+        state,
+        finishedAt: new Date().toISOString(),
+        ...(run.reason ? { reason: run.reason } : {}),
+      });
+      await writer.flush();
+      log.info({ state, counts }, 'job finished');
+      this.opts.events.publish({
+        type: 'job.finished',
+        jobId: job.id,
+        data: { state, counts, ...(run.reason ? { reason: run.reason } : {}) },
+      });
+    } finally {
+      clearInterval(renewal);
+      await writer.close();
+      await this.repo.release(job.id, this.opts.owner).catch(() => undefined);
+    }
+  }
+}
+
+/** A cancel asked for by a person, as opposed to a lost lease or a shutdown. */
+class CancelRequested extends Error {
+  constructor() {
+    super('canceled on request');
+  }
+}
+
+/** One execution of one job by this process. */
+class JobRun {
+  stopKind: 'canceled' | 'aborted' | undefined;
+  reason: string | undefined;
+  failedCanaries = 0;
+  private readonly budget: number;
+  private lastProgress = 0;
+
+  constructor(
+    private readonly job: JobRecord,
+    private readonly counts: JobCounts,
+    private readonly controller: AbortController,
+    private readonly writer: TaskWriter,
+    private readonly endpoints: Map<string, DeviceEndpoint>,
+    private readonly opts: JobEngineOptions,
+    private readonly retry: RetryPolicy,
+  ) {
+    this.budget = failureBudget(job.options.maxFailures, counts.total);
+  }
+
+  canaryFailed(): boolean {
+    return this.failedCanaries > 0;
+  }
+
+  stop(kind: 'canceled' | 'aborted', reason: string): void {
+    if (this.stopKind) return;
+    this.stopKind = kind;
+    this.reason = reason;
+    this.controller.abort(new Error(reason));
+  }
+
+  /** Runs the tasks concurrently (the lanes bound how many touch devices at once). */
+  async dispatch(tasks: readonly RunnableTask[]): Promise<void> {
+    await Promise.all(tasks.map((task) => this.runTask(task)));
+  }
+
+  private async runTask(task: RunnableTask): Promise<void> {
+    const { signal } = this.controller;
+    const endpoint = this.endpoints.get(task.deviceId);
+    const attempts: Attempt[] = [...task.attempts];
+    const startedAt = new Date().toISOString();
+    if (signal.aborted) return this.finish(task, this.stoppedState(), attempts, startedAt);
+    if (!endpoint) {
+      return this.finish(task, 'failed', attempts, startedAt, {
+        error: {
+          type: 'validation',
+          message: 'device was deleted after the job was created',
+          retryable: false,
+        },
+      });
+    }
+    let state: TaskState = task.state === 'running' ? 'running' : 'pending';
+    const retries = this.job.options.retries;
+    const policy = retries === undefined ? this.retry : { ...this.retry, maxAttempts: retries + 1 };
+    try {
+      const result = await withRetries(
+        () =>
+          this.opts.lanes.run(
+            endpoint,
+            (driver) => {
+              // "running" means a device operation is in flight, not that the task is queued.
+              if (state === 'pending') {
+                state = 'running';
+                this.move('pending', 'running');
+                this.writer.task({ jobId: this.job.id, deviceId: task.deviceId, state, attempts, startedAt });
+              }
+              return runPlan(driver, {
+                device: { deviceId: endpoint.id, vendor: endpoint.vendor },
+                action: this.job.action,
+                ...(task.config ? { config: task.config } : {}),
+                dryRun: this.job.options.dryRun ?? false,
+              });
+            },
+            { signal, priority: this.job.options.priority ?? 0 },
+          ),
+        policy,
+        { signal, onAttempt: (a) => attempts.push(a) },
+      );
+      this.finish(
+        task,
+        result.outcome,
+        attempts,
+        startedAt,
+        result.changes ? { changes: result.changes } : {},
+        state,
+      );
+    } catch (err) {
+      if (signal.aborted) {
+        // Stopped while waiting for a slot or between retries: the device was left as it was.
+        const last = attempts.at(-1)?.error;
+        this.finish(task, this.stoppedState(), attempts, startedAt, last ? { error: last } : {}, state);
+        return;
+      }
+      this.finish(task, 'failed', attempts, startedAt, { error: toTaskError(err) }, state);
+    }
+  }
+
+  private stoppedState(): TaskState {
+    return this.stopKind === 'canceled' || this.controller.signal.reason instanceof CancelRequested
+      ? 'canceled'
+      : 'skipped';
+  }
+
+  private finish(
+    task: RunnableTask,
+    state: TaskState,
+    attempts: readonly Attempt[],
+    startedAt: string,
+    extra: { error?: TaskError; changes?: TaskUpdate['changes'] } = {},
+    from: TaskState = task.state === 'running' ? 'running' : 'pending',
+  ): void {
+    this.move(from, state);
+    if (attempts.length > 1) this.counts.retried++;
+    if (state === 'failed' && task.canary) this.failedCanaries++;
+    const finishedAt = new Date().toISOString();
+    this.writer.task({
+      jobId: this.job.id,
+      deviceId: task.deviceId,
+      state,
+      attempts,
+      startedAt,
+      finishedAt,
+      ...extra,
+    });
+    this.opts.events.publish({
+      type: 'job.task',
+      jobId: this.job.id,
+      deviceId: task.deviceId,
+      data: { state, attempts: attempts.length, ...(extra.error ? { error: extra.error } : {}) },
+    });
+    if (state === 'failed' && this.counts.failed > this.budget) {
+      this.stop(
+        'aborted',
+        `failure budget spent: ${this.counts.failed} devices failed (limit ${this.budget})`,
+      );
+    }
+    this.reportProgress();
+  }
+
+  private move(from: TaskState, to: TaskState): void {
+    if (from === to) return;
+    this.counts[from]--;
+    this.counts[to]++;
+  }
+
+  /** Progress events at most every 250 ms: enough for a live bar, cheap for a 10,000-device job. */
+  private reportProgress(): void {
+    this.writer.progress({ jobId: this.job.id, counts: { ...this.counts } });
+    const now = Date.now();
+    if (now - this.lastProgress < 250) return;
+    this.lastProgress = now;
+    this.opts.events.publish({
+      type: 'job.progress',
+      jobId: this.job.id,
+      data: { counts: { ...this.counts } },
+    });
+  }
+}
+
+function checkShape(request: JobRequest): void {
+  const problems: { field: string; reason: string }[] = [];
+  if (!!request.selector === !!request.deviceIds)
+    problems.push({ field: 'body/selector', reason: 'give exactly one of selector and deviceIds' });
+  if (request.action === 'apply') {
+    if (!request.config === !request.profile)
+      problems.push({ field: 'body/config', reason: 'apply needs exactly one of config and profile' });
+  } else {
+    if (request.config)
+      problems.push({ field: 'body/config', reason: `is only for apply, not ${request.action}` });
+    if (request.profile)
+      problems.push({ field: 'body/profile', reason: `is only for apply, not ${request.action}` });
+  }
+  if (problems.length)
+    throw new BadRequestError(problems.map((p) => `${p.field} ${p.reason}`).join('; '), problems);
+}
+
+/** The device's complete config (job or profile config ⊕ its overrides), checked before any contact. */
+function prepareConfig(
+  vendor: string,
+  base: JobConfig | undefined,
+  overrides: unknown,
+): { config?: EncoderConfig; error?: TaskError } {
+  const merged = effectiveConfig(base, overrides);
+  const checked = validateConfig(merged ?? {});
+  if (!checked.ok) {
+    return {
+      error: {
+        type: 'validation',
+        message: `effective config is incomplete or invalid: ${checked.errors.map((e) => `${e.field} ${e.reason}`).join('; ')}`,
+        retryable: false,
+        details: checked.errors,
+      },
+    };
+  }
+  const problems = checkCapabilities(getDriverModule(vendor).capabilities, checked.value);
+  if (problems.length) {
+    return {
+      error: {
+        type: 'unsupported',
+        message: problems.map((p) => `${p.field}: ${p.reason}`).join('; '),
+        retryable: false,
+        details: problems,
+      },
+    };
+  }
+  return { config: checked.value };
+}
+
+function desiredWrite(
+  request: JobRequest,
+  tasks: readonly NewTask[],
+  profileId: string | undefined,
+): DesiredWrite | undefined {
+  const deviceIds = tasks.filter((t) => t.state === 'pending').map((t) => t.deviceId);
+  switch (request.action) {
+    case 'apply':
+      return { deviceIds, base: profileId ? { profileId } : { config: request.config! } };
+    case 'start':
+      return { deviceIds, state: 'streaming' };
+    case 'stop':
+      return { deviceIds, state: 'stopped' };
+    case 'reboot':
+      return undefined;
+  }
+}
+
+/** Canonical JSON (sorted keys) hashed, so key order in a retried request does not matter. */
+function hashRequest(request: JobRequest): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(request)))
+    .digest('hex');
+}

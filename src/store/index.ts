@@ -1,0 +1,42 @@
+/**
+ * The store: one SQL schema behind repositories, on embedded SQLite or on PostgreSQL.
+ */
+import type { Logger } from 'pino';
+import type { SecretBox } from '../security/secrets.js';
+import { type Db, openDatabase } from './db.js';
+import { DeviceRepo } from './devices.js';
+import { SqlJobRepo } from './jobs.js';
+import { ObservedRepo } from './observed.js';
+import { ProfileRepo } from './profiles.js';
+
+export interface Store {
+  readonly db: Db;
+  readonly backend: Db['dialect'];
+  readonly devices: DeviceRepo;
+  readonly profiles: ProfileRepo;
+  readonly jobs: SqlJobRepo;
+  readonly observed: ObservedRepo;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  readonly pgSchema?: string;
+  readonly box: SecretBox;
+  readonly logger?: Logger;
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const db = await openDatabase(opts);
+  const devices = new DeviceRepo(db, opts.box);
+  return {
+    db,
+    backend: db.dialect,
+    devices,
+    profiles: new ProfileRepo(db, opts.box),
+    jobs: new SqlJobRepo(db, opts.box, devices),
+    observed: new ObservedRepo(db),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * Versioned migrations, applied in order at start-up, the same for both backends. Adding one = add a
+ * file and list it here; never edit a migration that has shipped.
+ */
+import type { Migration } from 'kysely';
+import { inventory } from './001-inventory.js';
+import { jobs } from './002-jobs.js';
+import type { Dialect } from './dialect.js';
+
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001-inventory': inventory(dialect),
+    '002-jobs': jobs(),
+  };
+}

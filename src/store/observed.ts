@@ -1,0 +1,107 @@
+/**
+ * The poller's memory across restarts: the last observed connectivity and stream state per device
+ * (also what device listings filter by), and the history of changes, pruned by age.
+ */
+import type { Kysely } from 'kysely';
+import type { Db } from './db.js';
+import { chunks } from './devices.js';
+import type { Database } from './schema.js';
+
+export interface StateChange {
+  readonly deviceId: string;
+  readonly at: string;
+  readonly connectivity: string;
+  readonly stream: string;
+  readonly detail?: string;
+}
+
+export class ObservedRepo {
+  private readonly db: Kysely<Database>;
+
+  constructor(store: Db) {
+    this.db = store.kysely;
+  }
+
+  /** Upserts the latest state and appends history, in one transaction. */
+  async record(changes: readonly StateChange[]): Promise<void> {
+    if (!changes.length) return;
+    const latest = new Map(changes.map((c) => [c.deviceId, c]));
+    await this.db.transaction().execute(async (tx) => {
+      for (const chunk of chunks([...latest.values()], 200)) {
+        await tx
+          .insertInto('device_observed')
+          .values(
+            chunk.map((c) => ({
+              device_id: c.deviceId,
+              connectivity: c.connectivity,
+              stream_state: c.stream,
+              detail: c.detail ?? null,
+              updated_at: c.at,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.column('device_id').doUpdateSet((eb) => ({
+              connectivity: eb.ref('excluded.connectivity'),
+              stream_state: eb.ref('excluded.stream_state'),
+              detail: eb.ref('excluded.detail'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+      for (const chunk of chunks(changes, 200)) {
+        await tx
+          .insertInto('device_state_history')
+          .values(
+            chunk.map((c) => ({
+              device_id: c.deviceId,
+              at: c.at,
+              connectivity: c.connectivity,
+              stream_state: c.stream,
+              detail: c.detail ?? null,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async latest(): Promise<StateChange[]> {
+    const rows = await this.db.selectFrom('device_observed').selectAll().execute();
+    return rows.map((r) => ({
+      deviceId: r.device_id,
+      at: r.updated_at,
+      connectivity: r.connectivity,
+      stream: r.stream_state,
+      ...(r.detail ? { detail: r.detail } : {}),
+    }));
+  }
+
+  /** Newest first. */
+  async history(deviceId: string, limit: number): Promise<StateChange[]> {
+    const rows = await this.db
+      .selectFrom('device_state_history')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      deviceId: r.device_id,
+      at: r.at,
+      connectivity: r.connectivity,
+      stream: r.stream_state,
+      ...(r.detail ? { detail: r.detail } : {}),
+    }));
+  }
+
+  /** Deletes history older than `before` (ISO time); returns how many rows went. */
+  async prune(before: string): Promise<number> {
+    const result = await this.db
+      .deleteFrom('device_state_history')
+      .where('at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
