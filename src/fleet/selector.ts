@@ -132,21 +132,21 @@ function matchesRequirement(r: Requirement, device: Labelled): boolean {
 
 /** Canonical text of a parsed selector (for display and comparison). */
 export function formatSelector(selector: Selector): string {
-  return selector
-    .map((r) => {
-      switch (r.op) {
-        case 'eq':
-          return `${r.key}=${r.values[0]}`;
-        case 'neq':
-          return `${r.key}!=${r.values[0]}`;
-        case 'in':
-        case 'notin':
-          return `${r.key} ${r.op} (${r.values.join(',')})`;
-        case 'exists':
-          return r.key;
-        case 'absent':
-          return `!${r.key}`;
-      }
-    })
-    .join(',');
+  return selector.map(formatRequirement).join(',');
+}
+
+function formatRequirement(r: Requirement): string {
+  switch (r.op) {
+    case 'eq':
+      return `${r.key}=${r.values[0]}`;
+    case 'neq':
+      return `${r.key}!=${r.values[0]}`;
+    case 'in':
+    case 'notin':
+      return `${r.key} ${r.op} (${r.values.join(',')})`;
+    case 'exists':
+      return r.key;
+    case 'absent':
+      return `!${r.key}`;
+  }
 }

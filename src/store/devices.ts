@@ -111,7 +111,7 @@ export class DeviceRepo {
   private readonly db: Kysely<Database>;
 
   constructor(
-    private readonly store: Db,
+    store: Db,
     private readonly box: SecretBox,
   ) {
     this.db = store.kysely;

@@ -137,8 +137,8 @@ export class JobEngine {
       };
     });
 
-    const counts = emptyCounts(tasks.length);
-    for (const t of tasks) if (t.state === 'failed') counts.pending--, counts.failed++;
+    const refused = tasks.filter((t) => t.state === 'failed').length;
+    const counts = { ...emptyCounts(tasks.length), pending: tasks.length - refused, failed: refused };
     const job = {
       id: randomUUID(),
       action: request.action,
