@@ -35,7 +35,7 @@ export const RtmpTarget = Type.Object(
     }),
     streamKey: Type.String({ minLength: 1, maxLength: 512, description: 'Secret; never returned in full.' }),
   },
-  { additionalProperties: false, $id: 'RtmpTarget' },
+  { additionalProperties: false, title: 'RtmpTarget' },
 );
 
 export const SrtCallerTarget = Type.Object(
@@ -51,7 +51,7 @@ export const SrtCallerTarget = Type.Object(
     /** SRT AES passphrase: the SRT spec requires 10 to 79 characters. Secret. */
     passphrase: Type.Optional(Type.String({ minLength: 10, maxLength: 79 })),
   },
-  { additionalProperties: false, $id: 'SrtCallerTarget' },
+  { additionalProperties: false, title: 'SrtCallerTarget' },
 );
 
 export const WhipTarget = Type.Object(
@@ -60,14 +60,29 @@ export const WhipTarget = Type.Object(
     url: Type.String({ format: 'http-url', maxLength: 2048 }),
     bearerToken: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Secret.' })),
   },
-  { additionalProperties: false, $id: 'WhipTarget' },
+  { additionalProperties: false, title: 'WhipTarget' },
 );
 
-export const Target = Type.Union([RtmpTarget, SrtCallerTarget, WhipTarget], { $id: 'Target' });
 export type RtmpTarget = Static<typeof RtmpTarget>;
 export type SrtCallerTarget = Static<typeof SrtCallerTarget>;
 export type WhipTarget = Static<typeof WhipTarget>;
-export type Target = Static<typeof Target>;
+export type Target = RtmpTarget | SrtCallerTarget | WhipTarget;
+
+/**
+ * A tagged union on `protocol` (JSON Schema `oneOf` + OpenAPI `discriminator`): validators pick the
+ * branch by the tag, so errors name that branch's fields and its defaults (SRT port 5000, caller,
+ * 500 ms) are filled in. Validated with Ajv (`discriminator: true`), not TypeBox's own checker.
+ */
+export function taggedUnion<T>(tag: string, variants: readonly object[]) {
+  return Type.Unsafe<T>({
+    type: 'object',
+    required: [tag],
+    discriminator: { propertyName: tag },
+    oneOf: [...variants],
+  });
+}
+
+export const Target = taggedUnion<Target>('protocol', [RtmpTarget, SrtCallerTarget, WhipTarget]);
 export type Protocol = Target['protocol'];
 export const PROTOCOLS: readonly Protocol[] = ['rtmp', 'srt', 'whip'];
 
@@ -120,7 +135,7 @@ export const EncoderConfig = Type.Object(
     video: Type.Optional(VideoSettings),
     audio: Type.Optional(AudioSettings),
   },
-  { additionalProperties: false, $id: 'EncoderConfig' },
+  { additionalProperties: false, title: 'EncoderConfig' },
 );
 export type EncoderConfig = Static<typeof EncoderConfig>;
 

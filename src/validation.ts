@@ -24,6 +24,10 @@ export function createAjv(opts: { coerce: boolean }): Ajv {
     removeAdditional: false,
     useDefaults: true,
     coerceTypes: opts.coerce ? 'array' : false,
+    // Tagged unions (target protocol): pick the branch by its tag, fill in its defaults.
+    discriminator: true,
+    // Errors carry their schema, so a bad tag can be answered with the allowed values.
+    verbose: true,
     strict: false,
   };
   const ajv = new Ajv(options);
@@ -44,7 +48,24 @@ export function formatErrors(errors: readonly ErrorObject[], prefix: string): Fi
       reason = 'is required';
     } else if (e.keyword === 'additionalProperties') {
       path += `/${(e.params as { additionalProperty: string }).additionalProperty}`;
-      reason = 'is not a known field';
+      const keyPatterns = Object.keys(
+        (e.parentSchema as { patternProperties?: object })?.patternProperties ?? {},
+      );
+      reason = keyPatterns.length
+        ? `is not a valid key (must match ${keyPatterns.join(' or ')})`
+        : 'is not a known field';
+    } else if (e.keyword === 'discriminator') {
+      const p = e.params as { tag: string; error: string };
+      path += `/${p.tag}`;
+      const allowed = (
+        (e.parentSchema as { oneOf?: { properties?: Record<string, { const?: unknown }> }[] })?.oneOf ?? []
+      )
+        .map((branch) => branch.properties?.[p.tag]?.const)
+        .filter((v) => v !== undefined);
+      reason =
+        p.error === 'tag'
+          ? 'is required'
+          : `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'dependencies') {
       const p = e.params as { property: string; missingProperty: string };
       path += `/${p.missingProperty}`;

@@ -4,7 +4,11 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type DeviceError, isDeviceError, UnsupportedConfigError } from '../../drivers/contract.js';
+import { type DeviceError, isDeviceError } from '../../drivers/contract.js';
+import { SelectorError } from '../fleet/selector.js';
+import { type TaskError, toTaskError } from '../fleet/task-error.js';
+import { CursorError } from '../store/cursor.js';
+import { ConflictError, PreconditionFailedError, StoreNotFoundError } from '../store/errors.js';
 import type { FieldError } from '../validation.js';
 
 export const ErrorReply = Type.Object(
@@ -51,27 +55,34 @@ export class ValidationFailed extends Error {
   }
 }
 
-const DEVICE_STATUS: Record<DeviceError['code'], { status: number; code: string }> = {
+const FAILURE_STATUS: Record<TaskError['type'], { status: number; code: string }> = {
   unsupported: { status: 422, code: 'unsupported_config' },
   rejected: { status: 422, code: 'device_rejected' },
+  validation: { status: 422, code: 'invalid_config' },
   auth: { status: 502, code: 'device_auth_failed' },
   unreachable: { status: 502, code: 'device_unreachable' },
-  timeout: { status: 504, code: 'device_timeout' },
   protocol: { status: 502, code: 'device_protocol_error' },
+  verification: { status: 502, code: 'device_verification_failed' },
+  timeout: { status: 504, code: 'device_timeout' },
+  canceled: { status: 409, code: 'canceled' },
+  internal: { status: 500, code: 'internal' },
 };
 
-/** Maps a device error to the reply a client sees for a single-device call. */
-export function deviceErrorReply(err: DeviceError): { status: number; body: ErrorReply } {
-  const mapped = DEVICE_STATUS[err.code];
+/** Maps a device's failure (as recorded in a job) to the reply a client sees for a single-device call. */
+export function taskErrorReply(err: TaskError): { status: number; body: ErrorReply } {
+  const mapped = FAILURE_STATUS[err.type];
   // A device answering 5xx is a gateway failure, not a refusal of the value.
-  const status = err.code === 'rejected' && err.retryable ? 502 : mapped.status;
-  const details: Record<string, unknown> = {
-    deviceId: err.deviceId,
-    vendor: err.vendor,
-    retryable: err.retryable,
-  };
-  if (err instanceof UnsupportedConfigError) details.problems = err.problems;
+  const status = err.type === 'rejected' && err.retryable ? 502 : mapped.status;
+  const details = { retryable: err.retryable, ...(err.details ? { problems: err.details } : {}) };
   return { status, body: { error: mapped.code, message: err.message, details } };
+}
+
+export function deviceErrorReply(err: DeviceError): { status: number; body: ErrorReply } {
+  const { status, body } = taskErrorReply(toTaskError(err));
+  return {
+    status,
+    body: { ...body, details: { deviceId: err.deviceId, vendor: err.vendor, ...(body.details as object) } },
+  };
 }
 
 export function errorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
@@ -83,6 +94,26 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     reply
       .code(err.statusCode)
       .send({ error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
+    return;
+  }
+  if (err instanceof StoreNotFoundError) {
+    reply.code(404).send({ error: 'not_found', message: err.message });
+    return;
+  }
+  if (err instanceof ConflictError) {
+    reply.code(409).send({ error: 'conflict', message: err.message, details: { field: err.field } });
+    return;
+  }
+  if (err instanceof PreconditionFailedError) {
+    reply.code(412).send({
+      error: 'precondition_failed',
+      message: err.message,
+      details: { currentVersion: err.currentVersion },
+    });
+    return;
+  }
+  if (err instanceof CursorError || err instanceof SelectorError) {
+    reply.code(400).send({ error: 'bad_request', message: err.message });
     return;
   }
   if (isDeviceError(err)) {

@@ -6,10 +6,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { compileValidator, createAjv, formatErrors } from '../validation.js';
-import { ErrorReply, errorHandler, ValidationFailed } from './errors.js';
+import { errorHandler, ValidationFailed } from './errors.js';
+import { SHARED_SCHEMAS } from './schemas.js';
 
 export type Api = FastifyInstance<
   RawServerDefault,
@@ -28,7 +34,8 @@ export async function createServer(logger: Logger): Promise<Api> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    disableRequestLogging: true,
+    // One log line per request, from the onResponse hook below, at a level that depends on the status.
+    logController: new LogController({ disableRequestLogging: true }),
     // Reject duplicate or prototype-polluting keys rather than guessing.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -61,7 +68,7 @@ export async function createServer(logger: Logger): Promise<Api> {
     done();
   });
 
-  app.addSchema(ErrorReply);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

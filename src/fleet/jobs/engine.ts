@@ -48,6 +48,8 @@ export interface JobEngineOptions {
   readonly pollMs?: number;
   /** Jobs run at once by this process (their devices share the lanes' bound anyway). */
   readonly maxParallelJobs?: number;
+  /** Told which devices a new job will work on (they count as "applying" from now on). */
+  readonly onQueued?: (deviceIds: readonly string[]) => void;
 }
 
 export interface SubmitContext {
@@ -157,6 +159,8 @@ export class JobEngine {
       tasks,
       options.dryRun ? undefined : desiredWrite(request, tasks, profile?.id),
     );
+    if (!options.dryRun)
+      this.opts.onQueued?.(tasks.filter((t) => t.state === 'pending').map((t) => t.deviceId));
     const record = (await this.repo.get(job.id))!;
     this.opts.events.publish({
       type: 'job.created',

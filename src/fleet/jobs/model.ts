@@ -131,40 +131,46 @@ export const ConfigChangeView = Type.Object({
 });
 
 /** One device's part of a job. */
-export const TaskRecord = Type.Object({
-  deviceId: Type.String(),
-  deviceName: Type.String(),
-  vendor: Type.String(),
-  seq: Type.Integer(),
-  canary: Type.Boolean(),
-  state: TaskState,
-  attempts: Type.Array(Attempt),
-  error: Type.Optional(TaskError),
-  /** What was (or, in a dry run, would be) written; secrets masked. */
-  changes: Type.Optional(Type.Array(ConfigChangeView)),
-  startedAt: Type.Optional(Type.String()),
-  finishedAt: Type.Optional(Type.String()),
-});
+export const TaskRecord = Type.Object(
+  {
+    deviceId: Type.String(),
+    deviceName: Type.String(),
+    vendor: Type.String(),
+    seq: Type.Integer(),
+    canary: Type.Boolean(),
+    state: TaskState,
+    attempts: Type.Array(Attempt),
+    error: Type.Optional(TaskError),
+    /** What was (or, in a dry run, would be) written; secrets masked. */
+    changes: Type.Optional(Type.Array(ConfigChangeView)),
+    startedAt: Type.Optional(Type.String()),
+    finishedAt: Type.Optional(Type.String()),
+  },
+  { $id: 'JobTask', title: 'JobTask' },
+);
 export type TaskRecord = Static<typeof TaskRecord>;
 
-export const JobRecord = Type.Object({
-  id: Type.String(),
-  action: JobAction,
-  state: JobState,
-  origin: JobOrigin,
-  selector: Type.Optional(Type.String()),
-  profile: Type.Optional(Type.String()),
-  options: JobOptions,
-  counts: JobCounts,
-  /** Why the job stopped early (canary failed, failure budget spent, canceled). */
-  reason: Type.Optional(Type.String()),
-  createdBy: Type.Optional(Type.String()),
-  idempotencyKey: Type.Optional(Type.String()),
-  createdAt: Type.String(),
-  startedAt: Type.Optional(Type.String()),
-  finishedAt: Type.Optional(Type.String()),
-  cancelRequested: Type.Boolean(),
-});
+export const JobRecord = Type.Object(
+  {
+    id: Type.String(),
+    action: JobAction,
+    state: JobState,
+    origin: JobOrigin,
+    selector: Type.Optional(Type.String()),
+    profile: Type.Optional(Type.String()),
+    options: JobOptions,
+    counts: JobCounts,
+    /** Why the job stopped early (canary failed, failure budget spent, canceled). */
+    reason: Type.Optional(Type.String()),
+    createdBy: Type.Optional(Type.String()),
+    idempotencyKey: Type.Optional(Type.String()),
+    createdAt: Type.String(),
+    startedAt: Type.Optional(Type.String()),
+    finishedAt: Type.Optional(Type.String()),
+    cancelRequested: Type.Boolean(),
+  },
+  { $id: 'Job', title: 'Job' },
+);
 export type JobRecord = Static<typeof JobRecord>;
 
 export function emptyCounts(total: number): JobCounts {

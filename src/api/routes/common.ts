@@ -1,0 +1,43 @@
+/** Small pieces every route module uses: error responses, id params, ETag / If-Match. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { BadRequestError } from '../errors.js';
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid input; `details` names each field and why.',
+  401: 'No or unknown API key.',
+  403: 'The API key lacks the permission named in the message.',
+  404: 'No such resource.',
+  409: 'Conflicts with existing data (the field is named).',
+  412: 'The resource changed since the given ETag (If-Match).',
+  413: 'Request body too large.',
+  422: 'Understood but cannot be done (unsupported config, device refused).',
+  429: 'Too many requests for this API key.',
+  502: 'The device failed or could not be reached.',
+  504: 'The device did not answer in time.',
+};
+
+/** Response schemas for the given error statuses (all share the ErrorReply shape). */
+export function errors(...codes: number[]): Record<number, unknown> {
+  return Object.fromEntries(
+    codes.map((c) => [c, { ...Type.Ref('ErrorReply'), description: ERROR_TEXT[c] ?? 'Error' }]),
+  );
+}
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export function etag(version: number): string {
+  return `"${version}"`;
+}
+
+/** The version an If-Match header asks for, or undefined when there is none. */
+export function ifMatch(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined || header === '*') return undefined;
+  const match = /^(?:W\/)?"(\d+)"$/.exec(String(header).trim());
+  if (!match)
+    throw new BadRequestError('If-Match must be an ETag from this API, e.g. "3"', [
+      { field: 'headers/if-match', reason: 'is not an ETag of this API' },
+    ]);
+  return Number(match[1]);
+}

@@ -1,0 +1,121 @@
+/**
+ * Device passwords, stream keys, SRT passphrases and WHIP tokens never appear in full in any API
+ * response or any log line, on the success paths and the failure paths.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TalonSim } from '../../drivers/osprey-talon/simulator.js';
+import { SimServer } from '../../drivers/sim/server.js';
+import { startService, type TestService } from '../helpers/service.js';
+
+const SECRETS = {
+  password: 'Dev1ce-Passw0rd-Zq9',
+  streamKey: 'STREAMKEY-ABCDE-Zq9-77',
+  passphrase: 'srt-passphrase-Zq9-12',
+  bearerToken: 'whip-bearer-Zq9-0123456789',
+  streamId: 'push:SECRET-STREAM-Zq9',
+};
+
+describe('secrets stay secret', () => {
+  let svc: TestService;
+  let sims: SimServer;
+  const responses: string[] = [];
+  let id: string;
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await svc.request(method, path, body);
+    responses.push(JSON.stringify(res.body));
+    return res;
+  };
+
+  beforeAll(async () => {
+    svc = await startService();
+    sims = new SimServer();
+    const sim = new TalonSim({ id: 'sec', password: SECRETS.password, startDelayMs: 10 });
+    const { host, port } = await sims.listen(sim);
+    const created = await call('POST', '/v1/devices', {
+      name: 'secret-talon',
+      vendor: 'osprey-talon',
+      host,
+      port,
+      credentials: { username: 'admin', password: SECRETS.password },
+      overrides: { target: { streamKey: SECRETS.streamKey } },
+    });
+    expect(created.status).toBe(201);
+    id = created.body.id;
+    await call('PUT', `/v1/devices/${id}/config`, {
+      target: { protocol: 'rtmp', url: 'rtmp://127.0.0.1/live', streamKey: SECRETS.streamKey },
+    });
+    await call('PUT', `/v1/devices/${id}/config`, {
+      target: {
+        protocol: 'srt',
+        host: '127.0.0.1',
+        streamId: SECRETS.streamId,
+        passphrase: SECRETS.passphrase,
+      },
+    });
+    await call('PUT', `/v1/devices/${id}/config`, {
+      target: { protocol: 'whip', url: 'https://127.0.0.1/whip', bearerToken: SECRETS.bearerToken },
+    });
+    const profile = await call('POST', '/v1/profiles', {
+      name: 'secret-profile',
+      config: { target: { protocol: 'rtmp', url: 'rtmp://127.0.0.1/live', streamKey: SECRETS.streamKey } },
+    });
+    await call('PATCH', `/v1/devices/${id}`, {
+      profile: 'secret-profile',
+      overrides: { target: { streamKey: SECRETS.streamKey } },
+    });
+    const job = await call('POST', '/v1/jobs', {
+      action: 'apply',
+      deviceIds: [id],
+      config: { target: { protocol: 'rtmp', url: 'rtmp://127.0.0.1/live', streamKey: SECRETS.streamKey } },
+      options: { dryRun: true },
+    });
+    await svc.app.engine.waitFor(job.body.id, 5000);
+    await call('GET', `/v1/jobs/${job.body.id}?results=all`);
+    await call('GET', `/v1/jobs/${job.body.id}/tasks`);
+    await call('GET', '/v1/jobs');
+    await call('GET', `/v1/devices/${id}`);
+    await call('GET', '/v1/devices');
+    await call('GET', '/v1/profiles');
+    await call('GET', `/v1/profiles/${profile.body.id}/versions`);
+    // A failure path: wrong password, so the device's refusal is logged and returned.
+    await call('PATCH', `/v1/devices/${id}`, {
+      credentials: { username: 'admin', password: `${SECRETS.password}-wrong` },
+    });
+    await call('POST', `/v1/devices/${id}/start?wait=10`);
+  });
+
+  afterAll(async () => {
+    await svc.close();
+    await sims.close();
+  });
+
+  it('shows secrets only as { set, last4 }', async () => {
+    const device = await svc.request('GET', `/v1/devices/${id}`);
+    expect(device.body.credentials.password).toEqual({ set: true });
+    expect(device.body.overrides.target.streamKey).toEqual({ set: true, last4: '9-77' });
+  });
+
+  for (const [name, secret] of Object.entries(SECRETS)) {
+    it(`never returns the ${name}`, () => {
+      expect(responses.length).toBeGreaterThan(10);
+      for (const text of responses) expect(text).not.toContain(secret);
+    });
+    it(`never logs the ${name}`, () => {
+      expect(svc.logs.length).toBeGreaterThan(5);
+      for (const line of svc.logs) expect(line).not.toContain(secret);
+    });
+  }
+
+  it('logs redact secret fields even when code logs them by mistake', () => {
+    svc.app.logger.info(
+      { credentials: { password: SECRETS.password }, config: { target: { streamKey: SECRETS.streamKey } } },
+      'oops',
+    );
+    const line = svc.logs.at(-1)!;
+    expect(line).toContain('oops');
+    expect(line).toContain('[redacted]');
+    expect(line).not.toContain(SECRETS.password);
+    expect(line).not.toContain(SECRETS.streamKey);
+  });
+});
