@@ -240,18 +240,22 @@ export class MqttSession {
         () => fail(new DeviceTimeoutError(this.ref, `no MQTT session within ${timeoutMs} ms`)),
         timeoutMs,
       );
+      // mqtt re-emits only stream errors that carry a `code`; a WebSocket refusal ("Unexpected server
+      // response: 404") or our own address guard's refusal would be lost, so keep the stream's last word.
+      let streamError: unknown;
+      client.stream.on('error', (err: unknown) => {
+        streamError = err;
+      });
       // An 'error' without a listener would throw; after the handshake both events mean the link is gone.
       client.on('error', (err) => (done ? this.dropped(conn) : fail(this.translate(err))));
-      client.on('close', () =>
-        done
-          ? this.dropped(conn)
-          : fail(
-              new DeviceUnreachableError(
-                this.ref,
-                'connection closed before the device accepted the session',
-              ),
-            ),
-      );
+      client.on('close', () => {
+        if (done) this.dropped(conn);
+        else if (streamError) fail(this.translate(streamError));
+        else
+          fail(
+            new DeviceUnreachableError(this.ref, 'connection closed before the device accepted the session'),
+          );
+      });
       client.on('message', (topic, payload) => this.onMessage(conn, topic, payload));
       client.once('connect', () => {
         client.subscribe([...this.stateTopics], { qos: 0 }, (err, granted) => {
