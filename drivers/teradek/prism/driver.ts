@@ -3,34 +3,30 @@
  * Reads come from the retained state the device pushes (no request goes out for them once the
  * session is up); writes and actions are command exchanges.
  */
-import {
-  type ApplyResult,
-  type CallOptions,
-  type Capabilities,
-  type DeviceConfig,
-  type DeviceInfo,
-  DeviceProtocolError,
-  DeviceRejectedError,
-  type DeviceStatus,
-  type DriverContext,
-  type DriverModule,
-  type EncoderConfig,
-  type EncoderDriver,
+import type {
+  ApplyResult,
+  CallOptions,
+  Capabilities,
+  DeviceConfig,
+  DeviceInfo,
+  DeviceStatus,
+  DriverContext,
+  DriverModule,
+  EncoderConfig,
+  EncoderDriver,
 } from '../../contract.js';
 import { convergeConfig } from '../../converge.js';
-import { checkWire } from '../../http.js';
 import { MqttSession, type StateView } from './mqtt-session.js';
 import {
   AudioEncoderState,
   activeMode,
   COMMANDS,
-  CommandReply,
+  checkReply,
   commandsFor,
   configFromWire,
   DEFAULT_CREDENTIALS,
   infoFromWire,
   MQTT_PATH,
-  PLAIN_OK_REPLY,
   ProductState,
   RtmpState,
   SrtState,
@@ -187,7 +183,7 @@ class PrismDriver implements EncoderDriver {
     return this.session.read('stream settings', readWireConfig, opts?.signal);
   }
 
-  /** Runs one command and interprets the device's reply. */
+  /** Runs one command and interprets the device's reply (none when a reboot cut it off). */
   private async command(
     topic: string,
     body: Record<string, unknown>,
@@ -195,19 +191,7 @@ class PrismDriver implements EncoderDriver {
     dropMeansDone = false,
   ): Promise<void> {
     const reply = await this.session.command(topic, body, { signal: opts?.signal, dropMeansDone });
-    if (reply === '' && dropMeansDone) return;
-    if (reply.trim() === PLAIN_OK_REPLY) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(reply);
-    } catch {
-      throw new DeviceProtocolError(
-        this.session.ref,
-        `${topic}: reply is not JSON: ${JSON.stringify(reply.slice(0, 80))}`,
-      );
-    }
-    const { result, message } = checkWire(this.session.ref, CommandReply, parsed);
-    if (result === 'error') throw new DeviceRejectedError(this.session.ref, message ?? `${topic} refused`);
+    if (reply !== undefined) checkReply(this.session.ref, topic, reply);
   }
 }
 

@@ -123,9 +123,10 @@ export class MqttSession {
 
   /**
    * Publishes `body` to `<topic>/<ts>` (QoS 2, retained, as the device's web UI does) once the reply
-   * subscription is in place, and returns the reply's payload text.
+   * subscription is in place, and returns the reply's payload text (undefined when the link dropped
+   * after sending and `dropMeansDone` says that is fine).
    */
-  async command(topic: string, body: unknown, opts: CommandOptions = {}): Promise<string> {
+  async command(topic: string, body: unknown, opts: CommandOptions = {}): Promise<string | undefined> {
     const limit = this.limit(opts.signal);
     const conn = await this.connected(limit);
     const base = `${topic}/${this.stamp()}`;
@@ -159,7 +160,7 @@ export class MqttSession {
       );
       return reply.toString('utf8');
     } catch (err) {
-      if (opts.dropMeansDone && sent && err instanceof DeviceUnreachableError) return '';
+      if (opts.dropMeansDone && sent && err instanceof DeviceUnreachableError) return undefined;
       throw err;
     } finally {
       conn.replies.delete(base);

@@ -21,18 +21,21 @@
  * only through the names and functions exported here.
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import type {
-  AudioSettings,
-  DeviceConfig,
-  DeviceInfo,
-  DeviceStatus,
-  StreamState,
-  Target,
-  VideoCodec,
-  VideoSettings,
+import {
+  type AudioSettings,
+  type DeviceConfig,
+  type DeviceInfo,
+  DeviceProtocolError,
+  type DeviceRef,
+  DeviceRejectedError,
+  type DeviceStatus,
+  type StreamState,
+  type Target,
+  type VideoCodec,
+  type VideoSettings,
 } from '../../contract.js';
 import type { ConfigWrite } from '../../converge.js';
-import { type WireSchema, wireSchema } from '../../http.js';
+import { checkWire, type WireSchema, wireSchema } from '../../http.js';
 
 /** [SRC] The broker lives at this path of the device's web server (port 80). */
 export const MQTT_PATH = '/mqtt';
@@ -269,6 +272,23 @@ export const CommandReply = wireSchema(
 );
 export type CommandReply = Static<typeof CommandReply.schema>;
 export const PLAIN_OK_REPLY = 'ok';
+
+/**
+ * Interprets the reply to `command`: returns on success.
+ * @throws DeviceRejectedError with the device's message on `{ "result": "error" }`
+ * @throws DeviceProtocolError on anything else
+ */
+export function checkReply(ref: DeviceRef, command: string, text: string): void {
+  if (text.trim() === PLAIN_OK_REPLY) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new DeviceProtocolError(ref, `${command}: reply is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  const { result, message } = checkWire(ref, CommandReply, parsed);
+  if (result === 'error') throw new DeviceRejectedError(ref, message || `${command} refused`);
+}
 
 /** The body schema each command is validated against (by the simulator, as the device would). */
 export const COMMAND_BODIES: Readonly<Record<CommandTopic, WireSchema<TSchema>>> = {
