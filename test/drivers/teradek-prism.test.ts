@@ -191,6 +191,14 @@ describe('teradek-prism driver: failures', () => {
     expect(sim.count('login')).toBe(logins);
   });
 
+  it('right after reboot() no state from before the restart is served', async () => {
+    const { sim, driver } = await setup({ rebootMs: 1000 });
+    await driver.login();
+    await driver.reboot();
+    await expect(driver.getStatus()).rejects.toBeInstanceOf(DeviceUnreachableError);
+    expect(sim.count('reboot')).toBe(1);
+  });
+
   it('an expired session (device disconnects the client) is reopened transparently', async () => {
     const { sim, driver } = await setup({ faults: { sessionTtlMs: 100 } });
     await driver.login();
@@ -294,6 +302,19 @@ describe('teradek-prism driver: status over pushed state', () => {
     expect(status.input).toEqual({ width: 1920, height: 1080, fps: 30 });
   });
 
+  it('start on a live device and stop on an idle one send nothing', async () => {
+    const { sim, driver } = await setup();
+    const sent = (verb: string) =>
+      sim.requestLog.filter((r) => r.path.startsWith(`Session/0/Stream/0/${verb}/`)).length;
+    await driver.stop();
+    expect(sent('unpublish')).toBe(0);
+    await driver.applyConfig(RTMP);
+    await driver.start();
+    await until(async () => (await driver.getStatus()).state === 'streaming');
+    await driver.start();
+    expect(sent('publish')).toBe(1);
+  });
+
   it('a codec change moves the destination to the other codec mode key', async () => {
     const { sim, driver } = await setup();
     await driver.applyConfig(RTMP);
@@ -332,6 +353,15 @@ describe('teradek-prism simulator', () => {
     await closed;
     await client.endAsync(true);
     expect(sim.snapshot().state).toBe('Ready');
+  });
+
+  it('SimServer.close() also cuts the MQTT connections it handed over', async () => {
+    const { driver } = await setup();
+    await driver.login();
+    const closed = await Promise.race([server!.close().then(() => true), sleep(1000).then(() => false)]);
+    server = undefined;
+    expect(closed).toBe(true);
+    await expect(driver.getStatus()).rejects.toBeInstanceOf(DeviceUnreachableError);
   });
 
   it('serves 200 devices on one shared listener, each on its own loopback address', async () => {
