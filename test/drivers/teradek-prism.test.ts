@@ -315,6 +315,21 @@ describe('teradek-prism driver: status over pushed state', () => {
     expect(sent('publish')).toBe(1);
   });
 
+  it('a failed stream reads as error with the device words; stop then start recovers', async () => {
+    const { sim, driver } = await setup();
+    await driver.applyConfig(RTMP);
+    await driver.start();
+    await until(async () => (await driver.getStatus()).state === 'streaming');
+    sim.failStream('Server rejected the stream key');
+    await until(async () => (await driver.getStatus()).state === 'error');
+    expect(await driver.getStatus()).toMatchObject({ lastError: 'Server rejected the stream key' });
+    expect((await driver.getStatus()).bitrateKbps).toBeUndefined();
+    await driver.start();
+    await until(async () => (await driver.getStatus()).state === 'streaming');
+    expect(await driver.getStatus()).not.toHaveProperty('lastError');
+    expect(sim.count('start')).toBe(2);
+  });
+
   it('a codec change moves the destination to the other codec mode key', async () => {
     const { sim, driver } = await setup();
     await driver.applyConfig(RTMP);

@@ -122,6 +122,15 @@ export class PrismSim extends SimDevice implements UpgradeHandler {
     this.mqtt.accept(req, socket, head);
   }
 
+  /** The ingest drops or refuses the stream: the unit shows Invalid with its reason until restarted. */
+  failStream(details = 'Failed to connect to the streaming server'): void {
+    this.clearTimers();
+    this.state = 'Invalid';
+    this.stateDetails = details;
+    this.liveSince = undefined;
+    void this.publishState([TOPICS.streamInfo, TOPICS.streamStats]);
+  }
+
   /** Power cycle: connections cut, the stream back to Ready, saved settings kept. */
   protected onReboot(): void {
     this.clearTimers();
