@@ -128,7 +128,9 @@ class PrismDriver implements EncoderDriver {
       },
       write: async (sections, current) => {
         // One exchange per topic, in dependency order; a failure part-way leaves a partial write
-        // that the next converge finishes.
+        // that the next converge finishes. The read-back that follows comes from the cache, which
+        // assumes the device republishes a settings topic before it acknowledges the write [INF]; a
+        // unit that lags would show up as deviations, and the next converge writes again.
         for (const command of commandsFor(sections, current, channelName)) {
           await this.command(command.topic, command.body, opts);
         }
