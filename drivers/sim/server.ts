@@ -33,6 +33,8 @@ export class SimServer {
   private readonly http: Server;
   private readonly byAddress = new Map<string, SimDevice>();
   private readonly listeners: NetServer[] = [];
+  /** Sockets handed to devices on upgrade: the HTTP server no longer tracks them, so close() must. */
+  private readonly upgraded = new Set<Duplex>();
   private sharedPort: number | undefined;
 
   constructor() {
@@ -42,8 +44,11 @@ export class SimServer {
     });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const device = this.deviceFor(req.socket);
-      if (device?.online && isUpgradeHandler(device)) device.upgrade(req, socket, head);
-      else socket.destroy();
+      if (device?.online && isUpgradeHandler(device)) {
+        this.upgraded.add(socket);
+        socket.once('close', () => this.upgraded.delete(socket));
+        device.upgrade(req, socket, head);
+      } else socket.destroy();
     });
   }
 
@@ -90,6 +95,7 @@ export class SimServer {
 
   async close(): Promise<void> {
     this.http.closeAllConnections();
+    for (const socket of this.upgraded) socket.destroy();
     await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     this.http.close();
   }

@@ -1,5 +1,9 @@
 import type { ConformanceFixture } from './fixture.js';
 import { talonFixture } from './osprey-talon.js';
+import { prismFixture } from './teradek-prism.js';
 
 /** Every registered driver, run through the conformance suite. */
-export const fixtures: ConformanceFixture[] = [talonFixture as ConformanceFixture];
+export const fixtures: ConformanceFixture[] = [
+  talonFixture as ConformanceFixture,
+  prismFixture as ConformanceFixture,
+];
