@@ -6,8 +6,8 @@
  * Transport failures leave this file only as the typed errors of `errors.ts`.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
@@ -323,12 +323,12 @@ function createPool(origin: string, opts: DeviceHttpOptions): Pool {
   });
 }
 
-function guardedLookup(checkAddress: (address: string) => void) {
-  return (
-    hostname: string,
-    options: object,
-    callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
-  ) => {
+/**
+ * A DNS lookup that refuses names resolving to a refused address (SSRF guard, DNS rebinding): every
+ * address a name resolves to is checked at connect time, not only when the device was added.
+ */
+export function guardedLookup(checkAddress: (address: string) => void): LookupFunction {
+  return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       try {
@@ -336,8 +336,7 @@ function guardedLookup(checkAddress: (address: string) => void) {
       } catch (refused) {
         return callback(refused as Error, []);
       }
-      const all = (options as { all?: boolean }).all;
-      if (all) return callback(null, addresses);
+      if (options.all) return callback(null, addresses);
       const first = addresses[0]!;
       callback(null, first.address, first.family);
     });

@@ -9,9 +9,8 @@
  * call against it should fail fast and retryably so the engine's backoff decides when to try again.
  */
 import { randomBytes } from 'node:crypto';
-import { lookup as dnsLookup } from 'node:dns';
 import type { ClientRequestArgs } from 'node:http';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { connect, type MqttClient } from 'mqtt';
 import type { ClientOptions } from 'ws';
@@ -26,7 +25,7 @@ import {
   DeviceUnreachableError,
   isDeviceError,
 } from '../../contract.js';
-import { parseWire, type WireSchema } from '../../http.js';
+import { guardedLookup, parseWire, type WireSchema } from '../../http.js';
 
 export interface MqttSessionOptions {
   readonly endpoint: DeviceEndpoint;
@@ -443,20 +442,4 @@ function endConnection(conn: Connection): Promise<void> {
 /** `[::1]` → `::1`: endpoints may carry IPv6 literals in URL brackets. */
 function bareHost(host: string): string {
   return host.replace(/^\[(.*)\]$/, '$1');
-}
-
-function guardedLookup(checkAddress: (address: string) => void): LookupFunction {
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, []);
-      try {
-        for (const a of addresses) checkAddress(a.address);
-      } catch (refused) {
-        return callback(refused as Error, []);
-      }
-      if (options.all) return callback(null, addresses);
-      const first = addresses[0]!;
-      callback(null, first.address, first.family);
-    });
-  };
 }
