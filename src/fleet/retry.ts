@@ -47,6 +47,8 @@ export async function withRetries<T>(
       opts.onAttempt?.({ at: new Date(started).toISOString(), durationMs: Date.now() - started });
       return value;
     } catch (err) {
+      // Aborted before it reached the device (waiting for a slot): not an attempt at all.
+      if (opts.signal?.aborted && err === opts.signal.reason) throw err;
       opts.onAttempt?.({
         at: new Date(started).toISOString(),
         durationMs: Date.now() - started,
