@@ -8,7 +8,12 @@ import { type DeviceError, isDeviceError } from '../../drivers/contract.js';
 import { SelectorError } from '../fleet/selector.js';
 import { type TaskError, toTaskError } from '../fleet/task-error.js';
 import { CursorError } from '../store/cursor.js';
-import { ConflictError, PreconditionFailedError, StoreNotFoundError } from '../store/errors.js';
+import {
+  ConflictError,
+  ImportRejectedError,
+  PreconditionFailedError,
+  StoreNotFoundError,
+} from '../store/errors.js';
 import type { FieldError } from '../validation.js';
 
 export const ErrorReply = Type.Object(
@@ -110,6 +115,10 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
       message: err.message,
       details: { currentVersion: err.currentVersion },
     });
+    return;
+  }
+  if (err instanceof ImportRejectedError) {
+    reply.code(400).send({ error: 'import_rejected', message: err.message, details: err.problems });
     return;
   }
   if (err instanceof CursorError || err instanceof SelectorError) {

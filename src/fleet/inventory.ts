@@ -4,39 +4,18 @@
  * or id; every change is a versioned write.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { DeviceTls, VENDOR_IDS, type VendorId } from '../../drivers/contract.js';
+import { DeviceTls, type VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
 import { ApiError, BadRequestError, NotFoundError } from '../api/errors.js';
 import type { DevicePatch, DeviceQuery, DeviceRecord, DeviceRepo, NewDevice } from '../store/devices.js';
+import { ImportRejectedError } from '../store/errors.js';
 import type { ProfileRecord, ProfileRepo } from '../store/profiles.js';
+import { Credentials, DeviceName, DriftPolicyField, LabelMap, VendorField } from './device-fields.js';
 import { ConfigOverrides, effectiveConfig } from './effective-config.js';
-import { LABEL_PATTERN, parseSelector, type Selector, SelectorError } from './selector.js';
-
-export const LabelMap = Type.Record(
-  Type.String({ pattern: LABEL_PATTERN.source }),
-  Type.String({ pattern: LABEL_PATTERN.source }),
-  {
-    maxProperties: 64,
-    additionalProperties: false,
-    description:
-      'Labels, e.g. { "site": "berlin", "stage": "main" }: keys and values of 1–63 characters [A-Za-z0-9._/-].',
-  },
-);
-
-export const Credentials = Type.Object(
-  {
-    username: Type.String({ minLength: 1, maxLength: 128 }),
-    password: Type.String({ minLength: 1, maxLength: 256, description: 'Write-only.' }),
-  },
-  { additionalProperties: false },
-);
-
-export const DeviceName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' });
-export const VendorField = Type.Union(
-  VENDOR_IDS.map((v) => Type.Literal(v)),
-  { description: 'Driver id.' },
-);
-export const DriftPolicyField = Type.Union([Type.Literal('report'), Type.Literal('heal')]);
+import { normaliseHost } from './host.js';
+import { type ImportFormat, parseImport } from './import.js';
+import { checkLabels } from './labels.js';
+import { parseSelector, type Selector, SelectorError } from './selector.js';
 
 export const DeviceCreate = Type.Object(
   {
@@ -95,6 +74,7 @@ export class Inventory {
   ) {}
 
   async create(input: DeviceCreate): Promise<DeviceDetail> {
+    checkLabelSet(input.labels);
     const profile = input.profile ? await this.profileFor(input.profile) : undefined;
     const device = await this.devices.create(this.toNew(input, profile?.id));
     this.onChange();
@@ -106,7 +86,7 @@ export class Inventory {
     return {
       name: input.name,
       vendor: input.vendor,
-      host: input.host,
+      host: normaliseHost(input.host),
       port: input.port ?? defaultPort(input.vendor),
       ...(input.tls ? { tls: input.tls } : {}),
       ...(input.credentials
@@ -127,10 +107,11 @@ export class Inventory {
   }
 
   async update(id: string, patch: DevicePatchBody, expectedVersion?: number): Promise<DeviceDetail> {
+    checkLabelSet(patch.labels);
     const profile = typeof patch.profile === 'string' ? await this.profileFor(patch.profile) : undefined;
     const change: DevicePatch = {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.host !== undefined ? { host: patch.host } : {}),
+      ...(patch.host !== undefined ? { host: normaliseHost(patch.host) } : {}),
       ...(patch.port !== undefined ? { port: patch.port } : {}),
       ...(patch.tls !== undefined ? { tls: patch.tls } : {}),
       ...(patch.credentials !== undefined
@@ -149,6 +130,18 @@ export class Inventory {
   async remove(id: string): Promise<void> {
     if (!(await this.devices.delete(id))) throw new NotFoundError('device', id);
     this.onChange();
+  }
+
+  /**
+   * Bulk import of a CSV or JSON file: all rows or none (`create`), or create-or-update by name
+   * (`upsert`). Every problem is reported with its row number; nothing is stored if there is one.
+   */
+  async import(text: string, format: ImportFormat, mode: 'create' | 'upsert') {
+    const parsed = parseImport(text, format, { defaultPort: (vendor) => defaultPort(vendor) });
+    if (parsed.errors.length) throw new ImportRejectedError(parsed.errors);
+    const result = await this.devices.importMany(parsed.rows, mode);
+    this.onChange();
+    return { ...result, rows: parsed.rows.length };
   }
 
   async list(query: Omit<DeviceQuery, 'selector'> & { selector?: string }) {
@@ -172,6 +165,15 @@ export class Inventory {
 
 export function defaultPort(vendor: VendorId): number {
   return getDriverModule(vendor).defaultPort;
+}
+
+/** `vendor` is answered from the vendor column, so it may not be a label (nor any invalid key). */
+function checkLabelSet(labels: Readonly<Record<string, string>> | undefined): void {
+  const problems = checkLabels(labels ?? {});
+  if (problems.length) {
+    const details = problems.map((p) => ({ field: `body/labels/${p.key}`, reason: p.reason }));
+    throw new BadRequestError(details.map((d) => `${d.field} ${d.reason}`).join('; '), details);
+  }
 }
 
 /** Parses a selector from a request, as a 400 naming the field and position when it is malformed. */

@@ -75,6 +75,8 @@ export function parseKey(text: string, name: string): Buffer {
 
 export interface LoadedKeys {
   readonly box: SecretBox;
+  /** The current key itself (for rotation tooling). */
+  readonly key: Buffer;
   /** True when a new key file was written (the caller says so, loudly). */
   readonly generated: boolean;
   readonly keyFile?: string;
@@ -94,8 +96,10 @@ export async function loadSecretKeys(opts: {
     .split(',')
     .filter((k) => k.trim())
     .map((k, i) => parseKey(k, `SECRET_KEY_PREVIOUS[${i}]`));
-  if (opts.secretKey)
-    return { box: new SecretBox(parseKey(opts.secretKey, 'SECRET_KEY'), previous), generated: false };
+  if (opts.secretKey) {
+    const key = parseKey(opts.secretKey, 'SECRET_KEY');
+    return { box: new SecretBox(key, previous), key, generated: false };
+  }
 
   const file = join(opts.dataDir, KEY_FILE);
   const info = await stat(file).catch(() => undefined);
@@ -105,15 +109,12 @@ export async function loadSecretKeys(opts: {
         `${file} is readable by others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${file}`,
       );
     }
-    return {
-      box: new SecretBox(parseKey(await readFile(file, 'utf8'), file), previous),
-      generated: false,
-      keyFile: file,
-    };
+    const key = parseKey(await readFile(file, 'utf8'), file);
+    return { box: new SecretBox(key, previous), key, generated: false, keyFile: file };
   }
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   await writeFile(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);
-  return { box: new SecretBox(key, previous), generated: true, keyFile: file };
+  return { box: new SecretBox(key, previous), key, generated: true, keyFile: file };
 }

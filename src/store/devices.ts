@@ -14,12 +14,19 @@ import {
 } from 'kysely';
 import type { DeviceTls, VendorId } from '../../drivers/contract.js';
 import type { ConfigOverrides } from '../fleet/effective-config.js';
+import type { ImportRow } from '../fleet/import.js';
 import type { JobConfig } from '../fleet/jobs/model.js';
 import type { Selector } from '../fleet/selector.js';
 import type { SecretBox } from '../security/secrets.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import type { Db } from './db.js';
-import { PreconditionFailedError, StoreNotFoundError, translateDbError } from './errors.js';
+import {
+  ImportRejectedError,
+  PreconditionFailedError,
+  type RowProblem,
+  StoreNotFoundError,
+  translateDbError,
+} from './errors.js';
 import type { Database } from './schema.js';
 import { openJson, sealJson } from './secret-fields.js';
 
@@ -317,6 +324,113 @@ export class DeviceRepo {
         .where('id', 'in', chunk)
         .execute();
     }
+  }
+
+  /**
+   * Bulk import in one transaction: every row is checked against the stored inventory first (names,
+   * host:port, profiles) and any clash imports nothing. `upsert` updates devices of the same name;
+   * a cell left empty keeps the stored value (re-importing an export without passwords is safe).
+   */
+  async importMany(
+    rows: readonly ImportRow[],
+    mode: 'create' | 'upsert',
+  ): Promise<{ created: number; updated: number }> {
+    return this.db.transaction().execute(async (tx) => {
+      const problems: RowProblem[] = [];
+      const profileIds = new Map<string, string>();
+      for (const part of chunks([...new Set(rows.flatMap((r) => (r.profile ? [r.profile] : [])))], 500)) {
+        for (const p of await tx
+          .selectFrom('profiles')
+          .select(['id', 'name'])
+          .where('name', 'in', part)
+          .execute())
+          profileIds.set(p.name, p.id);
+      }
+      const byName = new Map<string, { id: string; name: string }>();
+      for (const part of chunks([...new Set(rows.map((r) => r.name))], 500)) {
+        for (const d of await tx
+          .selectFrom('devices')
+          .select(['id', 'name'])
+          .where('name', 'in', part)
+          .execute())
+          byName.set(d.name, d);
+      }
+      const byAddress = new Map<string, string>();
+      for (const part of chunks([...new Set(rows.map((r) => r.host))], 500)) {
+        for (const d of await tx
+          .selectFrom('devices')
+          .select(['name', 'host', 'port'])
+          .where('host', 'in', part)
+          .execute()) {
+          byAddress.set(`${d.host}:${d.port}`, d.name);
+        }
+      }
+      for (const r of rows) {
+        if (r.profile && !profileIds.has(r.profile))
+          problems.push({ row: r.row, field: 'profile', reason: `no profile named "${r.profile}"` });
+        if (byName.has(r.name) && mode === 'create')
+          problems.push({ row: r.row, field: 'name', reason: `a device named "${r.name}" already exists` });
+        // Conservative on purpose: an address held by another device clashes even if this import
+        // moves that device elsewhere (a swap takes two imports).
+        const holder = byAddress.get(`${r.host}:${r.port}`);
+        if (holder && holder !== r.name)
+          problems.push({
+            row: r.row,
+            field: 'host',
+            reason: `${r.host}:${r.port} is already used by device "${holder}"`,
+          });
+      }
+      if (problems.length) throw new ImportRejectedError(problems.sort((a, b) => a.row - b.row));
+
+      const fresh: NewDevice[] = [];
+      let updated = 0;
+      const now = new Date().toISOString();
+      for (const r of rows) {
+        const existing = byName.get(r.name);
+        const profileId = r.profile ? profileIds.get(r.profile) : undefined;
+        if (!existing) {
+          fresh.push({
+            name: r.name,
+            vendor: r.vendor,
+            host: r.host,
+            port: r.port,
+            ...(r.tls ? { tls: r.tls } : {}),
+            ...(r.username ? { username: r.username } : {}),
+            ...(r.password ? { password: r.password } : {}),
+            ...(r.labels ? { labels: r.labels } : {}),
+            ...(profileId ? { profileId } : {}),
+          });
+          continue;
+        }
+        updated++;
+        await tx
+          .updateTable('devices')
+          .set((eb) => ({
+            vendor: r.vendor,
+            host: r.host,
+            port: r.port,
+            ...(r.username !== undefined ? { username: r.username } : {}),
+            ...(r.password !== undefined ? { password: this.box.encrypt(r.password) } : {}),
+            ...(profileId !== undefined ? { profile_id: profileId, base_config: null } : {}),
+            ...(r.tls !== undefined ? { tls: JSON.stringify(r.tls) } : {}),
+            updated_at: now,
+            version: eb('version', '+', 1),
+          }))
+          .where('id', '=', existing.id)
+          .execute();
+        if (r.labels) {
+          await tx.deleteFrom('device_labels').where('device_id', '=', existing.id).execute();
+          const labels = Object.entries(r.labels).map(([key, value]) => ({
+            device_id: existing.id,
+            key,
+            value,
+          }));
+          if (labels.length) await tx.insertInto('device_labels').values(labels).execute();
+        }
+      }
+      await this.insertMany(fresh, tx);
+      return { created: fresh.length, updated };
+    });
   }
 
   /** Devices changed since `since` (ISO time), for caches that follow the inventory. */

@@ -60,3 +60,16 @@ export function translateDbError(err: unknown, what: string): unknown {
   }
   return err;
 }
+
+export interface RowProblem {
+  readonly row: number;
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** A bulk import refused as a whole; every problem names its row (as the user counts rows). */
+export class ImportRejectedError extends Error {
+  constructor(readonly problems: readonly RowProblem[]) {
+    super(`${new Set(problems.map((p) => p.row)).size} row(s) have problems; nothing was imported`);
+  }
+}

@@ -1,4 +1,5 @@
 /** /v1/devices: inventory, and the single-device convenience operations (one-device jobs). */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { EncoderConfig } from '../../../drivers/contract.js';
 import type { DeviceOperations, OperationOutcome } from '../../fleet/device-operations.js';
@@ -11,6 +12,9 @@ import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
 import { ConfigView, DeviceView, deviceView, maskConfig } from '../views.js';
 import { errors, etag, IdParams, ifMatch } from './common.js';
+
+/** 10,000 rows of CSV are ~1 MB; JSON with labels a few MB. */
+const IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
 export interface DeviceRouteDeps {
   readonly inventory: Inventory;
@@ -137,6 +141,45 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       };
     },
   );
+
+  // The import takes the raw file (CSV or a JSON array) with a larger size limit, so it lives in
+  // its own scope with its own body parsers.
+  app.register(async (plugin) => {
+    const scope = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      ['text/csv', 'application/json', 'text/plain'],
+      { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT },
+      (_req, body, done) => done(null, body),
+    );
+    scope.post(
+      '/v1/devices/import',
+      {
+        schema: {
+          operationId: 'importDevices',
+          summary: 'Bulk import up to 10,000 devices from CSV or a JSON array',
+          description:
+            'CSV header: `name,vendor,host,port,username,password,labels,profile,tls_mode,tls_fingerprint` (name, vendor, host required; labels as `k=v;k2=v2`; empty port = vendor default). All rows or none: any problem imports nothing and every problem is reported with its row number. `mode=upsert` creates or updates by name; an empty cell keeps the stored value.',
+          tags,
+          querystring: Type.Object({
+            mode: Type.Union([Type.Literal('create'), Type.Literal('upsert')], { default: 'create' }),
+          }),
+          consumes: ['text/csv', 'application/json'],
+          body: Type.String({
+            description: 'The CSV text, or a JSON array of device objects with the same fields.',
+          }),
+          response: {
+            200: Type.Object({ rows: Type.Integer(), created: Type.Integer(), updated: Type.Integer() }),
+            ...errors(400, 413, 415),
+          },
+        },
+      },
+      async (request) => {
+        const csv = String(request.headers['content-type'] ?? '').startsWith('text/csv');
+        return inventory.import(request.body, csv ? 'csv' : 'json', request.query.mode);
+      },
+    );
+  });
 
   app.get(
     '/v1/devices/:id',

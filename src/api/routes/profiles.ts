@@ -1,6 +1,6 @@
 /** /v1/profiles: named, versioned config templates that devices follow. */
 import { Type } from '@sinclair/typebox';
-import { DriftPolicyField } from '../../fleet/inventory.js';
+import { DriftPolicyField } from '../../fleet/device-fields.js';
 import { JobConfig } from '../../fleet/jobs/model.js';
 import type { ProfileRepo } from '../../store/profiles.js';
 import { NotFoundError } from '../errors.js';
