@@ -11,13 +11,17 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
 import { deviceRoutes } from './api/routes/devices.js';
+import { eventRoutes } from './api/routes/events.js';
+import { fleetRoutes } from './api/routes/fleet.js';
 import { healthRoutes } from './api/routes/health.js';
 import { jobRoutes } from './api/routes/jobs.js';
 import { profileRoutes } from './api/routes/profiles.js';
+import { webhookRoutes } from './api/routes/webhooks.js';
 import { type Api, createServer } from './api/server.js';
 import type { Config } from './config.js';
 import { DeviceLanes } from './fleet/device-lanes.js';
 import { DeviceOperations } from './fleet/device-operations.js';
+import { EventFeed } from './fleet/event-feed.js';
 import { EventHub } from './fleet/event-hub.js';
 import { Inventory } from './fleet/inventory.js';
 import { storeJobDevices } from './fleet/job-devices.js';
@@ -25,6 +29,7 @@ import { JobEngine } from './fleet/jobs/engine.js';
 import { FleetMonitor } from './fleet/monitor.js';
 import { Poller } from './fleet/poller.js';
 import { StatusTracker } from './fleet/status-tracker.js';
+import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { loadSecretKeys } from './security/secrets.js';
@@ -50,6 +55,7 @@ export interface App {
   readonly monitor: FleetMonitor;
   readonly poller: Poller;
   readonly hub: EventHub;
+  readonly feed: EventFeed;
   readonly logger: Logger;
   /** Starts background work (jobs, polling). */
   start(): Promise<void>;
@@ -83,6 +89,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
 
   const hub = new EventHub(logger);
+  const feed = new EventFeed({
+    log: store.events,
+    origin: instanceId,
+    logger: logger.child({ component: 'events' }),
+  });
+  hub.subscribe((event) => feed.add(event));
   const lanes = new DeviceLanes({
     concurrency: config.CONCURRENCY,
     createDriver: (endpoint) =>
@@ -167,6 +179,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     engine,
     logger: logger.child({ component: 'monitor' }),
   });
+  const deviceOf = (id: string) => monitor?.device(id);
+  const webhooks = new WebhookDispatcher({
+    repo: store.webhooks,
+    feed,
+    origin: instanceId,
+    logger: logger.child({ component: 'webhooks' }),
+    deviceOf,
+  });
   const inventory = new Inventory(store.devices, store.profiles, () => void monitor?.refresh());
   const operations = new DeviceOperations({
     engine,
@@ -187,6 +207,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   deviceRoutes(server, { inventory, operations, tracker });
   profileRoutes(server, store.profiles);
   jobRoutes(server, { engine, repo: store.jobs });
+  eventRoutes(server, { feed, deviceOf });
+  webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
+  fleetRoutes(server, { monitor, tracker });
 
   const m = monitor;
   return {
@@ -197,8 +220,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     monitor: m,
     poller,
     hub,
+    feed,
     logger,
     async start() {
+      await feed.start();
+      await webhooks.start();
       await m.start();
       engine.start();
       poller.start();
@@ -207,6 +233,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       poller.stop();
       await engine.stop();
       await m.stop();
+      await webhooks.stop();
+      await feed.stop();
       await server.close();
       await lanes.close();
       metrics.close();

@@ -5,9 +5,11 @@ import type { Logger } from 'pino';
 import type { SecretBox } from '../security/secrets.js';
 import { type Db, openDatabase } from './db.js';
 import { DeviceRepo } from './devices.js';
+import { EventLog } from './events.js';
 import { SqlJobRepo } from './jobs.js';
 import { ObservedRepo } from './observed.js';
 import { ProfileRepo } from './profiles.js';
+import { WebhookRepo } from './webhooks.js';
 
 export interface Store {
   readonly db: Db;
@@ -16,6 +18,8 @@ export interface Store {
   readonly profiles: ProfileRepo;
   readonly jobs: SqlJobRepo;
   readonly observed: ObservedRepo;
+  readonly events: EventLog;
+  readonly webhooks: WebhookRepo;
   close(): Promise<void>;
 }
 
@@ -37,6 +41,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     profiles: new ProfileRepo(db, opts.box),
     jobs: new SqlJobRepo(db, opts.box, devices),
     observed: new ObservedRepo(db),
+    events: new EventLog(db),
+    webhooks: new WebhookRepo(db, opts.box),
     close: () => db.close(),
   };
 }

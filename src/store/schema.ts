@@ -110,6 +110,46 @@ export interface JobTasksTable {
   finished_at: string | null;
 }
 
+export interface EventsTable {
+  id: Generated<number>;
+  at: string;
+  type: string;
+  device_id: string | null;
+  job_id: string | null;
+  schedule_id: string | null;
+  /** The process that published it (replicas skip their own when tailing). */
+  origin: string;
+  data: string;
+}
+
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  /** Encrypted token: the HMAC key. */
+  secret: string;
+  types: string;
+  selector: string | null;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  event_id: number;
+  event_type: string;
+  body: string;
+  state: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  next_attempt_at: string;
+  lease_until: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
   device_labels: DeviceLabelsTable;
@@ -119,4 +159,7 @@ export interface Database {
   device_state_history: DeviceStateHistoryTable;
   jobs: JobsTable;
   job_tasks: JobTasksTable;
+  events: EventsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

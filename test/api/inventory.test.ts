@@ -18,7 +18,7 @@ describe('inventory through the API', () => {
       body: csv,
     }).then(async (r) => ({
       status: r.status,
-      body: await r.json(),
+      body: (await r.json()) as any,
     }));
 
   beforeAll(async () => {
@@ -89,7 +89,7 @@ describe('inventory through the API', () => {
         { name: 'json-2', vendor: 'videon' },
       ]),
     });
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(res.status).toBe(400);
     expect(body.details).toEqual([{ row: 2, field: 'host', reason: 'is required' }]);
   });
@@ -166,13 +166,22 @@ describe('inventory through the API', () => {
       latencyMs: 500,
       streamId: { set: true, last4: '0001' },
     });
+    // A masked secret read from the API cannot be sent back as if it were the secret.
     const update = await svc.request(
       'PUT',
       `/v1/profiles/${profile.body.id}`,
-      { config: { ...profile.body.config, video: { codec: 'h264', bitrateKbps: 1200 } } },
+      {
+        config: {
+          target: { protocol: 'rtmp', url: 'rtmp://127.0.0.1/live', streamKey: { set: true, last4: '0001' } },
+        },
+      },
       { 'if-match': '"1"' },
     );
-    expect(update.status).toBe(400); // the masked view cannot be sent back as a config
+    expect(update.status).toBe(400);
+    expect(update.body.details).toContainEqual({
+      field: 'body/config/target/streamKey',
+      reason: 'must be string',
+    });
     const update2 = await svc.request(
       'PUT',
       `/v1/profiles/news-720p`,

@@ -281,7 +281,7 @@ export class JobEngine {
       this.opts.events.publish({
         type: 'job.finished',
         jobId: job.id,
-        data: { state, counts, ...(run.reason ? { reason: run.reason } : {}) },
+        data: { action: job.action, state, counts, ...(run.reason ? { reason: run.reason } : {}) },
       });
     } finally {
       clearInterval(renewal);

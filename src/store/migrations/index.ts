@@ -5,11 +5,13 @@
 import type { Migration } from 'kysely';
 import { inventory } from './001-inventory.js';
 import { jobs } from './002-jobs.js';
+import { eventsWebhooks } from './003-events-webhooks.js';
 import type { Dialect } from './dialect.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-inventory': inventory(dialect),
     '002-jobs': jobs(),
+    '003-events-webhooks': eventsWebhooks(dialect),
   };
 }

@@ -1,0 +1,189 @@
+/** /v1/webhooks: signed event deliveries to your own endpoints, with a delivery log. */
+import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { selectorOf } from '../../fleet/inventory.js';
+import type { WebhookDispatcher } from '../../fleet/webhook-dispatcher.js';
+import type { WebhookRecord, WebhookRepo } from '../../store/webhooks.js';
+import { NotFoundError } from '../errors.js';
+import type { Api } from '../server.js';
+import { errors, IdParams } from './common.js';
+import { EVENT_TYPES } from './events.js';
+
+const EventType = Type.Union(EVENT_TYPES.map((t) => Type.Literal(t)));
+
+const WebhookCreate = Type.Object(
+  {
+    url: Type.String({ format: 'http-url', maxLength: 2048 }),
+    /** HMAC key; generated (and shown once, in the reply to this request) when left out. */
+    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
+    types: Type.Array(EventType, { maxItems: 32, uniqueItems: true, default: [] }),
+    selector: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const WebhookPatch = Type.Object(
+  {
+    url: Type.Optional(Type.String({ format: 'http-url', maxLength: 2048 })),
+    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
+    types: Type.Optional(Type.Array(EventType, { maxItems: 32, uniqueItems: true })),
+    selector: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()])),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const WebhookView = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  secret: Type.Object({ set: Type.Literal(true) }),
+  types: Type.Array(Type.String()),
+  selector: Type.Optional(Type.String()),
+  enabled: Type.Boolean(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+const DeliveryView = Type.Object({
+  id: Type.Integer(),
+  eventId: Type.Integer(),
+  eventType: Type.String(),
+  state: Type.String(),
+  attempts: Type.Integer(),
+  lastStatus: Type.Optional(Type.Integer()),
+  lastError: Type.Optional(Type.String()),
+  nextAttemptAt: Type.String(),
+  createdAt: Type.String(),
+  deliveredAt: Type.Optional(Type.String()),
+});
+
+function view(h: WebhookRecord) {
+  return {
+    id: h.id,
+    url: h.url,
+    secret: { set: true as const },
+    types: [...h.types],
+    ...(h.selector ? { selector: h.selector } : {}),
+    enabled: h.enabled,
+    createdAt: h.createdAt,
+    updatedAt: h.updatedAt,
+  };
+}
+
+export function webhookRoutes(
+  app: Api,
+  deps: { repo: WebhookRepo; dispatcher: WebhookDispatcher; checkUrl?: (url: string) => void },
+): void {
+  const { repo, dispatcher } = deps;
+  const tags = ['webhooks'];
+  const find = async (id: string) => {
+    const hook = await repo.get(id);
+    if (!hook) throw new NotFoundError('webhook', id);
+    return hook;
+  };
+
+  app.post(
+    '/v1/webhooks',
+    {
+      schema: {
+        operationId: 'createWebhook',
+        summary: 'Subscribe a URL to events (signed with HMAC-SHA256)',
+        tags,
+        body: WebhookCreate,
+        response: {
+          201: Type.Object({
+            webhook: WebhookView,
+            secret: Type.Optional(
+              Type.String({ description: 'The generated secret; shown only in this reply.' }),
+            ),
+          }),
+          ...errors(400),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { body } = request;
+      if (body.selector) selectorOf(body.selector, 'body/selector');
+      deps.checkUrl?.(body.url);
+      const secret = body.secret ?? randomBytes(24).toString('base64url');
+      const hook = await repo.create({ ...body, secret });
+      await dispatcher.reload();
+      reply.code(201);
+      return { webhook: view(hook), ...(body.secret ? {} : { secret }) };
+    },
+  );
+
+  app.get(
+    '/v1/webhooks',
+    {
+      schema: {
+        operationId: 'listWebhooks',
+        summary: 'Webhook subscriptions',
+        tags,
+        response: { 200: Type.Object({ items: Type.Array(WebhookView) }) },
+      },
+    },
+    async () => ({ items: (await repo.list()).map(view) }),
+  );
+
+  app.patch(
+    '/v1/webhooks/:id',
+    {
+      schema: {
+        operationId: 'updateWebhook',
+        summary: 'Change a webhook',
+        tags,
+        params: IdParams,
+        body: WebhookPatch,
+        response: { 200: WebhookView, ...errors(400, 404) },
+      },
+    },
+    async (request) => {
+      await find(request.params.id);
+      if (request.body.selector) selectorOf(request.body.selector, 'body/selector');
+      if (request.body.url) deps.checkUrl?.(request.body.url);
+      const hook = await repo.update(request.params.id, request.body);
+      await dispatcher.reload();
+      return view(hook!);
+    },
+  );
+
+  app.delete(
+    '/v1/webhooks/:id',
+    {
+      schema: {
+        operationId: 'deleteWebhook',
+        summary: 'Remove a webhook',
+        tags,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors(404) },
+      },
+    },
+    async (request, reply) => {
+      if (!(await repo.delete(request.params.id))) throw new NotFoundError('webhook', request.params.id);
+      await dispatcher.reload();
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.get(
+    '/v1/webhooks/:id/deliveries',
+    {
+      schema: {
+        operationId: 'listWebhookDeliveries',
+        summary: 'Delivery log of a webhook, newest first',
+        tags,
+        params: IdParams,
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+        response: { 200: Type.Object({ items: Type.Array(DeliveryView) }), ...errors(404) },
+      },
+    },
+    async (request) => {
+      await find(request.params.id);
+      const items = await repo.deliveries(request.params.id, request.query.limit);
+      return { items: items.map(({ body: _body, webhookId: _hook, ...rest }) => rest) };
+    },
+  );
+}

@@ -1,0 +1,136 @@
+/**
+ * The persisted event stream behind SSE and webhooks. Local events are written to the event log in
+ * small batches and handed to subscribers with their ids; events written by other replicas are
+ * picked up by tailing the log, so every replica's clients see the whole fleet.
+ *
+ * PostgreSQL may commit ids out of order across replicas (a lower id becoming visible after a
+ * higher one), so tailing re-reads a window behind its cursor and skips ids already delivered.
+ */
+import type { Logger } from 'pino';
+import type { EventLog, StoredEvent } from '../store/events.js';
+import type { FleetEvent, FleetEventType } from './events.js';
+
+export type FeedListener = (event: StoredEvent) => void;
+
+export interface EventFeedOptions {
+  readonly log: EventLog;
+  /** This process's identity, stored with its events. */
+  readonly origin: string;
+  readonly logger: Logger;
+  readonly flushMs?: number;
+  readonly tailMs?: number;
+  /** Events older than this are pruned. */
+  readonly retentionMs?: number;
+}
+
+/** How far behind its cursor the tail re-reads, to catch ids committed late by another replica. */
+const TAIL_LOOKBACK = 1000;
+const SEEN_LIMIT = 20_000;
+
+export class EventFeed {
+  private buffer: (FleetEvent & { at: string })[] = [];
+  private readonly listeners = new Set<FeedListener>();
+  private readonly seen = new Set<number>();
+  private cursor = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private tailTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: EventFeedOptions) {}
+
+  async start(): Promise<void> {
+    this.cursor = await this.opts.log.latestId();
+    this.tailTimer = setInterval(() => void this.tail(), this.opts.tailMs ?? 500);
+    this.pruneTimer = setInterval(() => void this.prune(), 3600_000);
+    this.tailTimer.unref();
+    this.pruneTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.tailTimer);
+    clearInterval(this.pruneTimer);
+    clearTimeout(this.flushTimer);
+    await this.flush();
+  }
+
+  /** Takes a local event (the hub calls this for every event published in this process). */
+  add(event: FleetEvent): void {
+    this.buffer.push({ ...event, at: new Date().toISOString() });
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, this.opts.flushMs ?? 50);
+  }
+
+  /** Every persisted event from now on, local or from another replica, in id order per source. */
+  subscribe(listener: FeedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stored events after `afterId` (for Last-Event-ID resume). */
+  replay(afterId: number, limit: number, types?: readonly FleetEventType[]): Promise<StoredEvent[]> {
+    return this.opts.log.since(afterId, limit, types);
+  }
+
+  /** Writes buffered events now (and waits for a write already under way). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (!this.buffer.length) return;
+      const batch = this.buffer;
+      this.buffer = [];
+      try {
+        for (const event of await this.opts.log.append(batch, this.opts.origin)) this.deliver(event);
+      } catch (err) {
+        // Keep them for the next try: a database restart must not lose events.
+        this.buffer = [...batch, ...this.buffer];
+        this.opts.logger.warn({ err, events: batch.length }, 'writing events failed; will retry');
+        this.flushTimer ??= setTimeout(() => {
+          this.flushTimer = undefined;
+          void this.flush();
+        }, 1000);
+      }
+    });
+    return this.flushing;
+  }
+
+  private async tail(): Promise<void> {
+    try {
+      let from = Math.max(0, this.cursor - TAIL_LOOKBACK);
+      for (;;) {
+        const events = await this.opts.log.since(from, 1000);
+        for (const e of events) if (e.origin !== this.opts.origin) this.deliver(e);
+        if (events.length < 1000) return;
+        from = events.at(-1)!.id;
+      }
+    } catch (err) {
+      this.opts.logger.debug({ err }, 'event tail failed');
+    }
+  }
+
+  private deliver(event: StoredEvent): void {
+    if (this.seen.has(event.id)) return;
+    this.seen.add(event.id);
+    if (this.seen.size > SEEN_LIMIT) {
+      // Forget the oldest half; they are far behind the lookback window by now.
+      const drop = [...this.seen].sort((a, b) => a - b).slice(0, SEEN_LIMIT / 2);
+      for (const id of drop) this.seen.delete(id);
+    }
+    if (event.id > this.cursor) this.cursor = event.id;
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.opts.logger.error({ err, type: event.type }, 'event subscriber failed');
+      }
+    }
+  }
+
+  private async prune(): Promise<void> {
+    const before = new Date(Date.now() - (this.opts.retentionMs ?? 7 * 86_400_000)).toISOString();
+    await this.opts.log
+      .prune(before)
+      .catch((err: unknown) => this.opts.logger.warn({ err }, 'pruning events failed'));
+  }
+}
