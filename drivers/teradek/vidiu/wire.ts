@@ -17,14 +17,7 @@
  * serves what this file describes) before trusting config writes in production.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type {
-  DeviceConfig,
-  DeviceInfo,
-  DeviceStatus,
-  StreamState,
-  Target,
-  VideoInput,
-} from '../../contract.js';
+import type { DeviceConfig, DeviceInfo, DeviceStatus, StreamState, Target } from '../../contract.js';
 import type { ConfigWrite } from '../../converge.js';
 import { wireSchema } from '../../http.js';
 
