@@ -244,7 +244,7 @@ export const BROADCAST_MODES = [MODE_RTMP, 'YouTube', 'Facebook', 'Livestream', 
 export const VIDEO_CODEC_H264 = 'H.264';
 export const AUDIO_CODEC_AAC = 'AAC';
 
-/** [SRC-style] numbers as strings: `"4000"`, `"29.97"`. */
+/** Numbers as strings (`"4000"`, `"29.97"`), as the documented `geti` answers give them [SRC: `"c":"52"`]. */
 const NumericString = Type.String({ pattern: '^\\d+(\\.\\d+)?$' });
 
 /** [INF] `geti&q=Broadcast` */
