@@ -5,9 +5,11 @@
 import type { DriverModule, VendorId } from './contract.js';
 import { talon } from './osprey-talon/driver.js';
 import { teradekPrism } from './teradek/prism/driver.js';
+import { teradekVidiu } from './teradek/vidiu/driver.js';
 
 export const DRIVERS: Readonly<Partial<Record<VendorId, DriverModule>>> = {
   'osprey-talon': talon,
+  'teradek-vidiu': teradekVidiu,
   'teradek-prism': teradekPrism,
 };
 
