@@ -126,11 +126,14 @@ class TalonDriver implements EncoderDriver {
       ref: this.http.ref,
       capabilities,
       read: () => this.getConfig(opts),
+      // The reply echoes the channel, but the read-back that follows is what counts.
       write: async (sections) => {
-        await this.http.json(
-          { method: 'PUT', path: this.channel, json: updateToWire(sections), signal: opts?.signal },
-          ChannelReply,
-        );
+        await this.http.ok({
+          method: 'PUT',
+          path: this.channel,
+          json: updateToWire(sections),
+          signal: opts?.signal,
+        });
       },
     });
   }

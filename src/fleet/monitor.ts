@@ -82,7 +82,9 @@ export class FleetMonitor {
         if (running) this.inFlight.add(event.deviceId);
         else this.inFlight.delete(event.deviceId);
         tracker.setApplying(event.deviceId, running || this.inFlight.has(event.deviceId));
-        if (!running) this.opts.poller.pollSoon(event.deviceId);
+        // A start or stop changes what the device reports within seconds: look again soon rather
+        // than at its next turn. (A config apply already read the device back.)
+        if (!running && event.data.action !== 'apply') this.opts.poller.pollSoon(event.deviceId);
       }
       if (event.type === 'job.finished') void this.refresh();
       if (event.type === 'device.drift' && event.deviceId) {

@@ -3,7 +3,7 @@
  * claim is a single conditional UPDATE, so two replicas racing for the same job cannot both win
  * (PostgreSQL re-checks the WHERE clause on the locked row; SQLite has one writer).
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { EncoderConfig } from '../../drivers/contract.js';
 import type {
   JobConfig,
@@ -252,21 +252,19 @@ export class SqlJobRepo implements JobRepo {
 
   async save(tasks: readonly TaskUpdate[], progress: readonly JobProgress[]): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      for (const t of tasks) {
-        await tx
-          .updateTable('job_tasks')
-          .set({
-            state: t.state,
-            attempt_count: t.attempts.length,
-            attempts: JSON.stringify(t.attempts),
-            error: t.error ? JSON.stringify(t.error) : null,
-            changes: t.changes ? JSON.stringify(t.changes) : null,
-            started_at: t.startedAt ?? null,
-            finished_at: t.finishedAt ?? null,
-          })
-          .where('job_id', '=', t.jobId)
-          .where('device_id', '=', t.deviceId)
-          .execute();
+      // One UPDATE … FROM (VALUES …) per 100 tasks instead of one statement per task: a
+      // 10,000-device job otherwise spends more time in the database than on its devices.
+      for (const chunk of chunks(tasks, 100)) {
+        const rows = chunk.map(
+          (t) =>
+            sql`(${t.jobId}, ${t.deviceId}, ${t.state}, cast(${t.attempts.length} as integer), ${JSON.stringify(t.attempts)}, ${
+              t.error ? JSON.stringify(t.error) : null
+            }, ${t.changes ? JSON.stringify(t.changes) : null}, ${t.startedAt ?? null}, ${t.finishedAt ?? null})`,
+        );
+        await sql`with v(job_id, device_id, state, attempt_count, attempts, error, changes, started_at, finished_at) as (values ${sql.join(rows)})
+          update job_tasks set state = v.state, attempt_count = v.attempt_count, attempts = v.attempts, error = v.error,
+            changes = v.changes, started_at = v.started_at, finished_at = v.finished_at
+          from v where job_tasks.job_id = v.job_id and job_tasks.device_id = v.device_id`.execute(tx);
       }
       for (const p of progress) {
         await tx

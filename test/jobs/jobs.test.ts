@@ -6,15 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addFleet, type FleetSetup, finishedJob } from '../helpers/fleet.js';
 import { startService, type TestService } from '../helpers/service.js';
+import { BACKENDS } from '../helpers/store.js';
 
 const rtmp = (key: string) => ({ protocol: 'rtmp', url: 'rtmp://127.0.0.1:1935/live', streamKey: key });
 
-describe('jobs', () => {
+describe.each(BACKENDS)('jobs on %s', (backend) => {
   let svc: TestService;
   let f: FleetSetup;
 
   beforeAll(async () => {
-    svc = await startService({ env: { POLL_INTERVAL_MS: '60000' } });
+    svc = await startService({ backend, env: { POLL_INTERVAL_MS: '60000' } });
     f = await addFleet(
       svc,
       { 'osprey-talon': 12, 'teradek-prism': 4 },

@@ -291,6 +291,9 @@ export class JobEngine {
   }
 }
 
+/** Tasks of one job in flight at once (waiting for a lane slot or on a device). */
+const DISPATCH_WINDOW = 2048;
+
 /** A cancel asked for by a person, as opposed to a lost lease or a shutdown. */
 class CancelRequested extends Error {
   constructor() {
@@ -329,9 +332,17 @@ class JobRun {
     this.controller.abort(new Error(reason));
   }
 
-  /** Runs the tasks concurrently (the lanes bound how many touch devices at once). */
+  /**
+   * Runs the tasks through a window of DISPATCH_WINDOW at a time (the lanes bound how many touch
+   * devices at once): enough to keep every lane slot busy, without holding a promise, closures and
+   * a queue entry for each of 10,000 devices from the first second.
+   */
   async dispatch(tasks: readonly RunnableTask[]): Promise<void> {
-    await Promise.all(tasks.map((task) => this.runTask(task)));
+    let next = 0;
+    const worker = async () => {
+      while (next < tasks.length) await this.runTask(tasks[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(DISPATCH_WINDOW, tasks.length) }, worker));
   }
 
   private async runTask(task: RunnableTask): Promise<void> {
@@ -359,10 +370,12 @@ class JobRun {
             endpoint,
             (driver) => {
               // "running" means a device operation is in flight, not that the task is queued.
+              // Only the job's counts record that a device is in flight; its task row is written once,
+              // when it ends (a crash in between re-runs it, which every plan makes harmless).
               if (state === 'pending') {
                 state = 'running';
                 this.move('pending', 'running');
-                this.writer.task({ jobId: this.job.id, deviceId: task.deviceId, state, attempts, startedAt });
+                this.reportProgress();
               }
               return runPlan(driver, {
                 device: { deviceId: endpoint.id, vendor: endpoint.vendor },
@@ -426,7 +439,12 @@ class JobRun {
       type: 'job.task',
       jobId: this.job.id,
       deviceId: task.deviceId,
-      data: { state, attempts: attempts.length, ...(extra.error ? { error: extra.error } : {}) },
+      data: {
+        action: this.job.action,
+        state,
+        attempts: attempts.length,
+        ...(extra.error ? { error: extra.error } : {}),
+      },
     });
     if (state === 'failed' && this.counts.failed > this.budget) {
       this.stop(
