@@ -131,7 +131,7 @@ class VideonDriver implements EncoderDriver {
     return configFromWire(s.active, s.video, s.audio);
   }
 
-  applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+  async applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
     const t = config.target;
     // The device keeps URL and key as one string split at the last '/'; such a key cannot round-trip.
     if (t.protocol === 'rtmp' && t.streamKey.includes('/')) {
