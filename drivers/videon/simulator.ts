@@ -5,8 +5,8 @@
  * `output_type` as a string in the list and an object in the detail, 201 {"id"} on create, and
  * pre-existing output slots started and stopped through their `enable` flag.
  *
- * Auth is off by default, as in every vendor sample; with `requireAuth` every request needs HTTP
- * Basic credentials matching `username`/`password` [INF].
+ * Auth is off by default, as in every vendor sample; with `requireAuth` (or a password given) every
+ * request needs HTTP Basic credentials matching `username`/`password` [INF].
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { TSchema } from '@sinclair/typebox';
@@ -33,7 +33,7 @@ import {
 } from './wire.js';
 
 export interface VideonSimOptions extends SimDeviceOptions {
-  /** Require HTTP Basic credentials on every request (off by default, as on the samples' units). */
+  /** Require HTTP Basic credentials on every request; default: only when a password is given. */
   readonly requireAuth?: boolean;
   /** `/v2/system` as firmware 10.3.0 (`network`, `dns_addresses`) or older (`xml`, `dns_address`). */
   readonly systemShape?: 'current' | 'legacy';
@@ -59,7 +59,9 @@ export class VideonSim extends SimDevice {
   constructor(opts: VideonSimOptions) {
     // [INF] No default credentials are published; Basic needs a user name, `admin` is assumed.
     super(opts, { username: 'admin', password: '' });
-    this.requireAuth = opts.requireAuth ?? false;
+    // [INF] As on the unit, where setting a password (set_password.cgi) is what turns auth on:
+    // off unless asked for or a password is given (the fleet runner's --password).
+    this.requireAuth = opts.requireAuth ?? Boolean(opts.password);
     this.systemShape = opts.systemShape ?? 'current';
     this.deviceId = `VEC${(this.random() * 1e8).toFixed(0).padStart(8, '0')}`;
     this.vidEncoders.set(1, defaultVideoEncoder());

@@ -248,9 +248,7 @@ export function hasDestination(os: OutStream): boolean {
 export function activeSlot(rtmp?: OutStream, srt?: OutStream): OutStream | undefined {
   const slots = [rtmp, srt].filter((s): s is OutStream => s !== undefined);
   const configured = slots.filter(hasDestination);
-  return (
-    configured.find((s) => s.enable) ?? configured[0] ?? slots.find((s) => s.enable) ?? slots[0] ?? undefined
-  );
+  return configured.find((s) => s.enable) ?? configured[0] ?? slots.find((s) => s.enable) ?? slots[0];
 }
 
 // ----- mapping: wire → contract --------------------------------------------------------------------
