@@ -6,11 +6,13 @@ import type { DriverModule, VendorId } from './contract.js';
 import { talon } from './osprey-talon/driver.js';
 import { teradekPrism } from './teradek/prism/driver.js';
 import { teradekVidiu } from './teradek/vidiu/driver.js';
+import { videon } from './videon/driver.js';
 
 export const DRIVERS: Readonly<Partial<Record<VendorId, DriverModule>>> = {
   'osprey-talon': talon,
   'teradek-vidiu': teradekVidiu,
   'teradek-prism': teradekPrism,
+  videon,
 };
 
 export const REGISTERED_VENDORS = Object.keys(DRIVERS) as VendorId[];

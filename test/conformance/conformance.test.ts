@@ -70,7 +70,13 @@ for (const fx of fixtures as ConformanceFixture[]) {
       sim = fx.createSim({ id: `conf-${vendor}`, startDelayMs: fx.startDelayMs ?? 50, rebootMs: 400 });
       const address = await (fx.serve ? fx.serve(server, sim) : server.listen(sim));
       driver = fx.module.create({
-        endpoint: { id: sim.id, vendor, host: address.host, port: address.port },
+        endpoint: {
+          id: sim.id,
+          vendor,
+          host: address.host,
+          port: address.port,
+          ...(fx.credentials ? { credentials: fx.credentials } : {}),
+        },
         timeoutMs: 1500,
       });
     });

@@ -8,7 +8,7 @@ import { getDriverModule } from '../../drivers/index.js';
 import { type LoadedCase, loadCases, mockDevice, REPLAY_ORIGIN, withAny } from './replay.js';
 
 const root = join(import.meta.dirname, '..', 'fixtures');
-const vendors = ['osprey-talon', 'teradek-vidiu'] as const;
+const vendors = ['osprey-talon', 'teradek-vidiu', 'videon'] as const;
 
 for (const vendor of vendors) {
   const byOperation = new Map<string, LoadedCase[]>();

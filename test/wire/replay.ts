@@ -16,6 +16,8 @@ export interface RecordedExchange {
     readonly path: string;
     /** When given, the request body must equal this (JSON deep-equal, or form fields, or text). */
     readonly body?: unknown;
+    /** When given, each of these request headers must have exactly this value (names case-insensitive). */
+    readonly headers?: Readonly<Record<string, string>>;
   };
   readonly reply?: {
     readonly status: number;
@@ -72,6 +74,7 @@ export function mockDevice(exchanges: readonly RecordedExchange[]): MockAgent {
     const interceptor = pool.intercept({
       method: ex.request.method,
       path: ex.request.path,
+      ...(ex.request.headers ? { headers: ex.request.headers } : {}),
       ...(ex.request.body !== undefined
         ? { body: (sent: string) => bodyMatches(sent, ex.request.body) }
         : {}),
