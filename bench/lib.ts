@@ -96,7 +96,9 @@ export async function startServiceProcess(env: Record<string, string> = {}): Pro
     ...env,
   });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)).length > 20_000 && (stderr = stderr.slice(-10_000)));
+  child.stderr!.on('data', (d) => {
+    stderr = (stderr + String(d)).slice(-10_000);
+  });
   child.stdout!.resume();
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -33,8 +33,11 @@ export class SimServer {
   private readonly http: Server;
   private readonly byAddress = new Map<string, SimDevice>();
   private readonly listeners: NetServer[] = [];
-  /** Sockets handed to devices on upgrade: the HTTP server no longer tracks them, so close() must. */
-  private readonly upgraded = new Set<Duplex>();
+  /**
+   * Every socket accepted, upgraded or not. The HTTP server only tracks connections when it listens
+   * itself, and ours is fed sockets from other listeners, so close() must end them.
+   */
+  private readonly sockets = new Set<Duplex>();
   private sharedPort: number | undefined;
 
   constructor() {
@@ -45,8 +48,7 @@ export class SimServer {
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const device = this.deviceFor(req.socket);
       if (device?.online && isUpgradeHandler(device)) {
-        this.upgraded.add(socket);
-        socket.once('close', () => this.upgraded.delete(socket));
+        this.track(socket);
         device.upgrade(req, socket, head);
       } else socket.destroy();
     });
@@ -55,7 +57,7 @@ export class SimServer {
   /** Gives `device` a listener of its own on `host` (default 127.0.0.1) and `port` (default: any free one). */
   async listen(device: SimDevice, at: { host?: string; port?: number } = {}): Promise<SimAddress> {
     const host = at.host ?? '127.0.0.1';
-    const listener = createNetServer((socket) => this.http.emit('connection', socket));
+    const listener = createNetServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
       listener.listen(at.port ?? 0, host, () => resolve());
@@ -70,7 +72,7 @@ export class SimServer {
   async listenShared(port = 0): Promise<number> {
     const listener = createNetServer((socket) => {
       if (!isLoopback(socket.remoteAddress)) socket.destroy();
-      else this.http.emit('connection', socket);
+      else this.accept(socket);
     });
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -94,10 +96,20 @@ export class SimServer {
   }
 
   async close(): Promise<void> {
-    this.http.closeAllConnections();
-    for (const socket of this.upgraded) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     this.http.close();
+  }
+
+  private accept(socket: Socket): void {
+    this.track(socket);
+    this.http.emit('connection', socket);
+  }
+
+  private track(socket: Duplex): void {
+    if (this.sockets.has(socket)) return;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
   }
 
   private deviceFor(socket: Socket): SimDevice | undefined {

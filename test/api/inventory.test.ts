@@ -7,7 +7,7 @@ import { startService, type TestService } from '../helpers/service.js';
 
 const HEADER = 'name,vendor,host,port,username,password,labels,profile,tls_mode,tls_fingerprint';
 const csvRow = (i: number, extra = '') =>
-  `cam-${i},osprey-talon,10.20.${Math.floor(i / 250)}.${(i % 250) + 1},,admin,pw-${i},site=berlin;rack=r${i % 4},,${extra}`;
+  `cam-${i},osprey-talon,10.20.${Math.floor(i / 250)}.${(i % 250) + 1},,admin,pw-${i},site=berlin;rack=r${i % 4},,,${extra}`;
 
 describe('inventory through the API', () => {
   let svc: TestService;
