@@ -164,6 +164,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     configEveryPolls: 6,
     onResult: (deviceId, outcome, durationMs) => {
       tracker.observe(deviceId, outcome);
+      if ('identifiedAs' in outcome && outcome.identifiedAs)
+        monitor?.recordIdentified(deviceId, outcome.identifiedAs);
       const vendor = monitor?.device(deviceId)?.vendor ?? 'unknown';
       metrics.pollDuration.observe(
         { vendor, outcome: 'status' in outcome ? 'ok' : 'error' },

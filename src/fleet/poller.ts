@@ -8,7 +8,7 @@
  *  - never faster than the device tolerates (VidiU Go: 1 s).
  * Due times are kept in a timing wheel of 100 ms slots: O(1) to schedule and to collect.
  */
-import type { DeviceConfig, DeviceEndpoint, DeviceStatus } from '../../drivers/contract.js';
+import type { DeviceConfig, DeviceEndpoint, DeviceStatus, VendorId } from '../../drivers/contract.js';
 import type { DeviceLanes } from './device-lanes.js';
 
 export interface PollTarget {
@@ -18,7 +18,12 @@ export interface PollTarget {
 }
 
 export type PollOutcome =
-  | { readonly status: DeviceStatus; readonly config?: DeviceConfig }
+  | {
+      readonly status: DeviceStatus;
+      readonly config?: DeviceConfig;
+      /** The driver found the device to be another vendor id than stored (a `teradek` unit's plane). */
+      readonly identifiedAs?: VendorId;
+    }
   | { readonly error: unknown };
 
 export interface PollerOptions {
@@ -138,7 +143,13 @@ export class Poller {
     this.opts.lanes
       .run(entry.target.endpoint, async (driver) => {
         const status = await driver.getStatus();
-        return withConfig ? { status, config: await driver.getConfig() } : { status };
+        const config = withConfig ? await driver.getConfig() : undefined;
+        const vendor = driver.capabilities.vendor;
+        return {
+          status,
+          ...(config ? { config } : {}),
+          ...(vendor !== entry.target.endpoint.vendor ? { identifiedAs: vendor } : {}),
+        };
       })
       .then(
         (outcome) => {
