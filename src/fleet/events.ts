@@ -12,7 +12,10 @@ export type FleetEventType =
   | 'device.drift'
   | 'device.alert'
   | 'device.ingest'
-  | 'schedule.fired';
+  | 'schedule.fired'
+  | 'schedule.preroll_failed'
+  | 'schedule.run_skipped'
+  | 'schedule.run_failed';
 
 export interface FleetEvent {
   readonly type: FleetEventType;

@@ -22,6 +22,9 @@ export const EVENT_TYPES: readonly FleetEventType[] = [
   'device.alert',
   'device.ingest',
   'schedule.fired',
+  'schedule.preroll_failed',
+  'schedule.run_skipped',
+  'schedule.run_failed',
 ];
 
 /** A client that stops reading is dropped once this much is queued for it; it can resume by id. */
