@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { Clock } from '../../src/fleet/schedules/clock.js';
 import { loggerOptions } from '../../src/logger.js';
 import { type Backend, dropSchema, TEST_DATABASE_URL } from './store.js';
 
@@ -27,7 +28,7 @@ export interface TestService {
 }
 
 export async function startService(
-  opts: { backend?: Backend; env?: Record<string, string>; start?: boolean } = {},
+  opts: { backend?: Backend; env?: Record<string, string>; start?: boolean; clock?: Clock } = {},
 ): Promise<TestService> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ef-svc-'));
   const pgSchema = opts.backend === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
@@ -52,6 +53,7 @@ export async function startService(
     logger,
     secretKey: randomBytes(32).toString('base64'),
     ...(pgSchema ? { pgSchema } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   if (opts.start !== false) await app.start();
   const address = await app.server.listen({ port: 0, host: '127.0.0.1' });
