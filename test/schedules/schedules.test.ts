@@ -1,70 +1,29 @@
 /**
  * Scheduled broadcasts through the API against simulated devices, with a clock the test drives:
- * one-shot and recurring runs (across the DST changes of Europe/Berlin), pre-roll problems reported
- * before the start, missed runs skipped or run within the grace window, and overlap conflicts.
+ * one-shot runs (config at pre-roll, start and stop on time, nothing fired twice across a restart)
+ * and recurring runs across both DST changes of Europe/Berlin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FleetEvent } from '../../src/fleet/events.js';
-import { ManualClock } from '../helpers/clock.js';
-import { addFleet, type FleetSetup } from '../helpers/fleet.js';
-import { startService, type TestService } from '../helpers/service.js';
 import { BACKENDS } from '../helpers/store.js';
-
-const MIN = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const rtmp = { protocol: 'rtmp', url: 'rtmp://127.0.0.1:1935/live', streamKey: 'SCHEDULED-KEY-1' };
+import { iso, MIN, rtmp, type ScheduleSetup, setupSchedules } from './setup.js';
 
 describe.each(BACKENDS)('schedules on %s', (backend) => {
-  const clock = new ManualClock('2026-03-27T12:00:00Z');
-  let svc: TestService;
-  let f: FleetSetup;
-  const events: FleetEvent[] = [];
-  const sim = (i: number) => f.simOf.get(f.ids[i]!)!;
-
-  /** Lets the scheduler finish what the last tick started, and every job it submitted. */
-  const settle = async () => {
-    await svc.app.scheduler.settle();
-    for (;;) {
-      const busy = await svc.request('GET', '/v1/jobs?state=running&limit=1');
-      const queued = await svc.request('GET', '/v1/jobs?state=queued&limit=1');
-      if (!busy.body.items.length && !queued.body.items.length) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  const advanceTo = (to: number | string) => clock.advanceTo(to, settle);
-  const runsOf = async (id: string) => (await svc.request('GET', `/v1/schedules/${id}/runs`)).body.items;
-  const create = async (body: object) => {
-    const res = await svc.request('POST', '/v1/schedules', body);
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    return res.body;
-  };
-  const remove = async (id: string) =>
-    expect((await svc.request('DELETE', `/v1/schedules/${id}`)).status).toBe(204);
-
+  let t: ScheduleSetup;
   beforeAll(async () => {
-    svc = await startService({ backend, clock, env: { POLL_INTERVAL_MS: '600000' } });
-    svc.app.hub.subscribe((e) => {
-      if (e.type.startsWith('schedule.')) events.push(e);
-    });
-    f = await addFleet(
-      svc,
-      { 'osprey-talon': 10, 'teradek-prism': 1 },
-      { labels: (i) => ({ studio: i < 3 ? 'a' : 'b' }) },
-    );
+    t = await setupSchedules(backend, '2026-03-27T12:00:00Z', { 'osprey-talon': 10 });
   });
   afterAll(async () => {
-    await svc?.close();
-    await f?.fleet.close();
+    await t?.close();
   });
 
   it('recurring daily 02:30 Europe/Berlin across the spring DST change: once a day, at the right instants', async () => {
-    const schedule = await create({
+    const schedule = await t.create({
       name: 'berlin-morning',
-      deviceIds: [f.ids[9]],
+      deviceIds: [t.f.ids[9]],
       config: { target: rtmp },
       recurrence: { cron: '30 2 * * *', timezone: 'Europe/Berlin', durationMinutes: 60 },
     });
-    const next = await svc.request('GET', `/v1/schedules/${schedule.id}/next?count=5`);
+    const next = await t.svc.request('GET', `/v1/schedules/${schedule.id}/next?count=5`);
     // 02:30 CET = 01:30Z; on 29 March 02:30 does not exist (clocks jump 02:00 → 03:00): the run is at
     // the first valid instant, 03:00 CEST = 01:00Z; from then on 02:30 CEST = 00:30Z.
     const expected = [
@@ -81,8 +40,8 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
       stopAt: '2026-03-28T02:30:00.000Z',
     });
 
-    await advanceTo('2026-03-31T12:00:00Z');
-    const runs = (await runsOf(schedule.id)).reverse();
+    await t.advanceTo('2026-03-31T12:00:00Z');
+    const runs = (await t.runsOf(schedule.id)).reverse();
     expect(runs.map((r: { start: string }) => r.start)).toEqual(expected.slice(0, 4));
     for (const run of runs) {
       expect(run, JSON.stringify(run)).toMatchObject({ state: 'ended', outcome: 'succeeded', devices: 1 });
@@ -90,22 +49,22 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
       expect(run.phases.stop).toMatchObject({ state: 'done', firedAt: run.stopAt });
       expect(run.phases.start.job).toMatchObject({ action: 'start', state: 'succeeded' });
     }
-    expect(sim(9).count('start')).toBe(4);
-    expect(sim(9).count('stop')).toBe(4);
-    await remove(schedule.id);
+    expect(t.sim(9).count('start')).toBe(4);
+    expect(t.sim(9).count('stop')).toBe(4);
+    await t.remove(schedule.id);
   });
 
   it('recurring across the autumn DST change: the repeated 02:30 runs once', async () => {
-    await advanceTo('2026-10-23T12:00:00Z');
-    const schedule = await create({
+    await t.advanceTo('2026-10-23T12:00:00Z');
+    const schedule = await t.create({
       name: 'berlin-autumn',
-      deviceIds: [f.ids[9]],
+      deviceIds: [t.f.ids[9]],
       config: { target: rtmp },
       recurrence: { cron: '30 2 * * *', timezone: 'Europe/Berlin', durationMinutes: 30 },
     });
-    const startsBefore = sim(9).count('start');
-    await advanceTo('2026-10-26T12:00:00Z');
-    const runs = (await runsOf(schedule.id)).reverse();
+    const startsBefore = t.sim(9).count('start');
+    await t.advanceTo('2026-10-26T12:00:00Z');
+    const runs = (await t.runsOf(schedule.id)).reverse();
     // 24 Oct 02:30 CEST = 00:30Z; 25 Oct 02:30 happens twice, fired once (the first, CEST); then CET.
     expect(runs.map((r: { start: string }) => r.start)).toEqual([
       '2026-10-24T00:30:00.000Z',
@@ -113,15 +72,15 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
       '2026-10-26T01:30:00.000Z',
     ]);
     expect(runs.every((r: { state: string }) => r.state === 'ended')).toBe(true);
-    expect(sim(9).count('start') - startsBefore).toBe(3);
-    await remove(schedule.id);
+    expect(t.sim(9).count('start') - startsBefore).toBe(3);
+    await t.remove(schedule.id);
   });
 
   it('one-shot: config at pre-roll, start and stop on time, each once; a restart fires nothing again', async () => {
-    const start = clock.now() + 10 * MIN;
-    const schedule = await create({
+    const start = t.clock.now() + 10 * MIN;
+    const schedule = await t.create({
       name: 'one-shot',
-      deviceIds: [f.ids[0], f.ids[1]],
+      deviceIds: [t.f.ids[0], t.f.ids[1]],
       config: { target: rtmp, video: { codec: 'h264', bitrateKbps: 2500 } },
       start: iso(start),
       end: iso(start + 30 * MIN),
@@ -133,14 +92,14 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
       next: { prerollAt: iso(start - 2 * MIN), start: iso(start), stopAt: iso(start + 31 * MIN) },
     });
     expect(schedule.config.target.streamKey).toEqual({ set: true, last4: 'EY-1' });
-    const [a, b] = [sim(0), sim(1)];
+    const [a, b] = [t.sim(0), t.sim(1)];
 
-    await advanceTo(start - 2 * MIN - 1);
-    expect(await runsOf(schedule.id)).toEqual([]);
+    await t.advanceTo(start - 2 * MIN - 1);
+    expect(await t.runsOf(schedule.id)).toEqual([]);
     expect(a.count('config')).toBe(0);
 
-    await advanceTo(start - 2 * MIN);
-    let [run] = await runsOf(schedule.id);
+    await t.advanceTo(start - 2 * MIN);
+    let [run] = await t.runsOf(schedule.id);
     expect(run).toMatchObject({
       state: 'ready',
       devices: 2,
@@ -151,8 +110,8 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
     expect([a.count('config'), b.count('config')]).toEqual([1, 1]);
     expect([a.count('start'), b.count('start')]).toEqual([0, 0]);
 
-    await advanceTo(start);
-    [run] = await runsOf(schedule.id);
+    await t.advanceTo(start);
+    [run] = await t.runsOf(schedule.id);
     expect(run).toMatchObject({
       state: 'live',
       phases: { start: { state: 'done', lateMs: 0, firedAt: iso(start) } },
@@ -163,30 +122,30 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
       counts: { succeeded: 2 },
     });
     expect([a.count('start'), b.count('start')]).toEqual([1, 1]);
-    const job = await svc.request('GET', `/v1/jobs/${run.phases.start.job.id}`);
+    const job = await t.svc.request('GET', `/v1/jobs/${run.phases.start.job.id}`);
     expect(job.body.job).toMatchObject({ origin: 'schedule', createdBy: `schedule:${schedule.id}` });
 
     // A restart in the middle of the broadcast fires nothing a second time.
-    await svc.app.scheduler.stop();
-    svc.app.scheduler.start();
-    await settle();
-    await advanceTo(start + 31 * MIN - 1);
+    await t.svc.app.scheduler.stop();
+    t.svc.app.scheduler.start();
+    await t.settle();
+    await t.advanceTo(start + 31 * MIN - 1);
     expect([a.count('start'), b.count('start'), a.count('stop')]).toEqual([1, 1, 0]);
 
-    await advanceTo(start + 31 * MIN);
-    [run] = await runsOf(schedule.id);
+    await t.advanceTo(start + 31 * MIN);
+    [run] = await t.runsOf(schedule.id);
     expect(run).toMatchObject({ state: 'ended', outcome: 'succeeded', phases: { stop: { state: 'done' } } });
     expect([a.count('stop'), b.count('stop')]).toEqual([1, 1]);
     expect([a.count('config'), a.count('start')]).toEqual([1, 1]);
 
-    const fired = events.filter((e) => e.scheduleId === schedule.id).map((e) => [e.type, e.data.phase]);
+    const fired = t.events.filter((e) => e.scheduleId === schedule.id).map((e) => [e.type, e.data.phase]);
     expect(fired).toEqual([
       ['schedule.fired', 'preroll'],
       ['schedule.fired', 'start'],
       ['schedule.fired', 'stop'],
     ]);
     // Nothing is left to fire: the next pass arms no timer for this schedule.
-    expect((await svc.request('GET', `/v1/schedules/${schedule.id}/next`)).body.items).toEqual([]);
-    await remove(schedule.id);
+    expect((await t.svc.request('GET', `/v1/schedules/${schedule.id}/next`)).body.items).toEqual([]);
+    await t.remove(schedule.id);
   });
 });

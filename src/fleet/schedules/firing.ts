@@ -146,12 +146,15 @@ class Firing {
       failed += unreachable.length;
     }
     const prerollFailures = failed ? { count: failed, devices: failures.slice(0, FAILURES_KEPT) } : undefined;
-    const next = await this.record({
-      state: 'done',
-      ...(jobId ? { jobId } : {}),
-      lateMs: Math.max(0, this.now - this.occurrence.prerollAt),
-      run: { state: 'ready', ...(prerollFailures ? { prerollFailures } : {}) },
-    });
+    const next = await this.record(
+      {
+        state: 'done',
+        ...(jobId ? { jobId } : {}),
+        lateMs: Math.max(0, this.now - this.occurrence.prerollAt),
+        run: { state: 'ready', ...(prerollFailures ? { prerollFailures } : {}) },
+      },
+      [...ids],
+    );
     if (!next) return undefined;
     this.log.info({ jobId, devices: ids.size, failed }, 'pre-roll done');
     this.publish('schedule.fired', {
@@ -257,6 +260,7 @@ class Firing {
 
   private async record(
     outcome: Omit<FiringOutcome, 'runId' | 'phase' | 'owner' | 'firedAt'>,
+    deviceIds = this.run.deviceIds,
   ): Promise<RunRecord | undefined> {
     const firedAt = new Date(this.ctx.clock.now()).toISOString();
     const held = await this.ctx.repo.finish({
@@ -272,6 +276,7 @@ class Firing {
       state: outcome.run.state,
       ...(outcome.run.reason !== undefined ? { reason: outcome.run.reason } : {}),
       ...(outcome.run.prerollFailures ? { prerollFailures: outcome.run.prerollFailures } : {}),
+      ...(deviceIds ? { deviceIds } : {}),
       updatedAt: firedAt,
     };
   }
