@@ -45,8 +45,12 @@ describe.each(BACKENDS)('pre-roll problems and missed runs on %s', (backend) => 
       const reported = t.events.find(
         (e) => e.type === 'schedule.preroll_failed' && e.scheduleId === schedule.id,
       );
-      expect(reported?.data).toMatchObject({ failed: 1, start: iso(start), runId: run.id });
-      expect((reported?.data.devices as { deviceId: string }[])[0]!.deviceId).toBe(t.f.ids[1]);
+      expect(reported?.data).toMatchObject({
+        failed: 1,
+        start: iso(start),
+        runId: run.id,
+        devices: [expect.objectContaining({ deviceId: t.f.ids[1] })],
+      });
       expect(t.sim(0).count('start')).toBe(0);
     } finally {
       t.sim(1).setFaults({ resetRate: 0 });
