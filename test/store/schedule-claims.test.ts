@@ -92,7 +92,7 @@ describe.each(BACKENDS)('schedule firing claims on %s', (backend) => {
 
   it('a claim whose owner died is taken over by one successor; the dead owner can no longer record', async () => {
     const runId = 'run-takeover';
-    const phase = 'preroll';
+    const phase = 'preroll' as const;
     expect(await t.store.schedules.insertRun({ ...newRun(100), id: runId })).toBe(true);
     const dead = 'dead-owner';
     const first = await t.store.schedules.claim({
