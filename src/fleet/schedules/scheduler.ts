@@ -38,6 +38,8 @@ export interface SchedulerOptions {
   readonly pollMs?: number;
 }
 
+/** How often a run that another process is firing is looked at again. */
+const CLAIM_RECHECK_MS = 1000;
 /** Runs recorded per schedule in one pass when catching up after a long outage. */
 const MAX_RUNS_PER_PASS = 200;
 
@@ -205,8 +207,12 @@ export class Scheduler {
     });
     if (!won) {
       log.debug({ owner: firing.owner, state: firing.state }, 'firing claimed by another process');
-      // Claimed: look again when its lease runs out. Finished: the run has moved on; re-read it.
-      return { retryAt: firing.state === 'claimed' ? Date.parse(firing.leaseUntil) : now };
+      // Finished: the run has moved on; re-read it. Claimed: look again soon, so this process is
+      // ready for the next phase (or takes over once the lease runs out, if its owner died).
+      return {
+        retryAt:
+          firing.state === 'claimed' ? Math.min(Date.parse(firing.leaseUntil), now + CLAIM_RECHECK_MS) : now,
+      };
     }
     const renewal = setInterval(
       () => {
