@@ -25,29 +25,32 @@ export const OccurrenceView = Type.Object({
   stopAt: Type.String({ description: 'End plus post-roll: when the stop is sent.' }),
 });
 
-export const ScheduleView = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  selector: Type.Optional(Type.String()),
-  deviceIds: Type.Optional(Type.Array(Type.String())),
-  profile: Type.Optional(Type.String()),
-  config: Type.Optional(Type.Ref(ConfigView)),
-  start: Type.Optional(Type.String()),
-  end: Type.Optional(Type.String()),
-  recurrence: Type.Optional(Recurrence),
-  enabled: Type.Boolean(),
-  options: Type.Object({
-    preRollMinutes: Type.Integer(),
-    postRollMinutes: Type.Integer(),
-    missedRunPolicy: MissedRunPolicy,
-    graceMinutes: Type.Optional(Type.Integer()),
-    allowOverlap: Type.Boolean(),
-  }),
-  next: Type.Optional(OccurrenceView),
-  version: Type.Integer(),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
+export const ScheduleView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    selector: Type.Optional(Type.String()),
+    deviceIds: Type.Optional(Type.Array(Type.String())),
+    profile: Type.Optional(Type.String()),
+    config: Type.Optional(Type.Ref(ConfigView)),
+    start: Type.Optional(Type.String()),
+    end: Type.Optional(Type.String()),
+    recurrence: Type.Optional(Recurrence),
+    enabled: Type.Boolean(),
+    options: Type.Object({
+      preRollMinutes: Type.Integer(),
+      postRollMinutes: Type.Integer(),
+      missedRunPolicy: MissedRunPolicy,
+      graceMinutes: Type.Optional(Type.Integer()),
+      allowOverlap: Type.Boolean(),
+    }),
+    next: Type.Optional(OccurrenceView),
+    version: Type.Integer(),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { $id: 'Schedule', title: 'Schedule' },
+);
 
 const JobSummary = Type.Object({
   id: Type.String(),
@@ -79,23 +82,28 @@ const RunOutcome = Type.Union(
   },
 );
 
-export const RunView = Type.Object({
-  id: Type.String(),
-  scheduleId: Type.String(),
-  ...OccurrenceView.properties,
-  state: Type.Union(RUN_STATES.map((s) => Type.Literal(s))),
-  outcome: RunOutcome,
-  reason: Type.Optional(Type.String()),
-  /** Devices the run acts on (fixed at pre-roll). */
-  devices: Type.Integer(),
-  prerollFailures: Type.Optional(Type.Object({ count: Type.Integer(), devices: Type.Array(PrerollFailure) })),
-  phases: Type.Object({
-    preroll: Type.Optional(PhaseView),
-    start: Type.Optional(PhaseView),
-    stop: Type.Optional(PhaseView),
-  }),
-  createdAt: Type.String(),
-});
+export const RunView = Type.Object(
+  {
+    id: Type.String(),
+    scheduleId: Type.String(),
+    ...OccurrenceView.properties,
+    state: Type.Union(RUN_STATES.map((s) => Type.Literal(s))),
+    outcome: RunOutcome,
+    reason: Type.Optional(Type.String()),
+    /** Devices the run acts on (fixed at pre-roll). */
+    devices: Type.Integer(),
+    prerollFailures: Type.Optional(
+      Type.Object({ count: Type.Integer(), devices: Type.Array(PrerollFailure) }),
+    ),
+    phases: Type.Object({
+      preroll: Type.Optional(PhaseView),
+      start: Type.Optional(PhaseView),
+      stop: Type.Optional(PhaseView),
+    }),
+    createdAt: Type.String(),
+  },
+  { $id: 'ScheduleRun', title: 'ScheduleRun' },
+);
 
 export const CalendarEntryView = Type.Object({
   scheduleId: Type.String(),

@@ -29,7 +29,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
           'At pre-roll the config (profile or config) is applied and every device checked; problems are recorded on the run and sent as a `schedule.preroll_failed` event before the start. At the start a `start` job runs, at the end (plus post-roll) a `stop` job. Refused with 409 when a device is in another enabled schedule whose runs overlap, unless `options.allowOverlap`.',
         tags,
         body: ScheduleCreate,
-        response: { 201: ScheduleView, ...errors(400, 409, 422) },
+        response: { 201: Type.Ref(ScheduleView), ...errors(400, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -49,7 +49,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
         operationId: 'listSchedules',
         summary: 'Schedules, by name',
         tags,
-        response: { 200: Type.Object({ items: Type.Array(ScheduleView) }) },
+        response: { 200: Type.Object({ items: Type.Array(Type.Ref(ScheduleView)) }) },
       },
     },
     async () => ({ items: (await schedules.list()).map(view) }),
@@ -63,7 +63,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
         summary: 'A schedule and its next run',
         tags,
         params: IdParams,
-        response: { 200: ScheduleView, ...errors(404) },
+        response: { 200: Type.Ref(ScheduleView), ...errors(404) },
       },
     },
     async (request, reply) => {
@@ -82,7 +82,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
         tags,
         params: IdParams,
         body: SchedulePatch,
-        response: { 200: ScheduleView, ...errors(400, 404, 409, 412, 422) },
+        response: { 200: Type.Ref(ScheduleView), ...errors(400, 404, 409, 412, 422) },
       },
     },
     async (request, reply) => {
@@ -124,7 +124,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
             Type.String({ format: 'date-time', description: 'Only runs that start before this instant.' }),
           ),
         }),
-        response: { 200: Type.Object({ items: Type.Array(RunView) }), ...errors(400, 404) },
+        response: { 200: Type.Object({ items: Type.Array(Type.Ref(RunView)) }), ...errors(400, 404) },
       },
     },
     async (request) => {
