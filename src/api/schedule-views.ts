@@ -15,7 +15,7 @@ import {
   type ScheduleRecord,
 } from '../fleet/schedules/model.js';
 import type { CalendarEntry, RunDetail } from '../fleet/schedules/schedules.js';
-import type { Occurrence } from '../fleet/schedules/timing.js';
+import { iso, type Occurrence } from '../fleet/schedules/timing.js';
 import { ConfigView, maskConfig } from './views.js';
 
 export const OccurrenceView = Type.Object({
@@ -188,8 +188,4 @@ function outcomeOf(run: RunRecord, firings: RunDetail['firings']) {
     !!run.prerollFailures || jobs.some((j) => !['queued', 'running', 'succeeded'].includes(j.state));
   if (troubled) return 'problems';
   return run.state === 'ended' && !unfinished ? 'succeeded' : 'in_progress';
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

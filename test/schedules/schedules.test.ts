@@ -92,6 +92,8 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
       next: { prerollAt: iso(start - 2 * MIN), start: iso(start), stopAt: iso(start + 31 * MIN) },
     });
     expect(schedule.config.target.streamKey).toEqual({ set: true, last4: 'EY-1' });
+    const stored = await t.svc.app.store.db.kysely.selectFrom('schedules').select('config').execute();
+    expect(JSON.stringify(stored)).not.toContain('SCHEDULED-KEY-1'); // encrypted at rest
     const [a, b] = [t.sim(0), t.sim(1)];
 
     await t.advanceTo(start - 2 * MIN - 1);

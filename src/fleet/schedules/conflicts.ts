@@ -8,7 +8,7 @@
  */
 import { ApiError } from '../../api/errors.js';
 import type { ScheduleRecord, ScheduleSpec } from './model.js';
-import { type Occurrence, occurrencesOverlapping } from './timing.js';
+import { iso, type Occurrence, occurrencesOverlapping } from './timing.js';
 
 export const CONFLICT_HORIZON_DAYS = 90;
 const CONFLICT_MAX_RUNS = 5000;
@@ -77,8 +77,4 @@ function firstOverlap(
     else j++;
   }
   return undefined;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

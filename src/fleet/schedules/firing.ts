@@ -16,7 +16,7 @@ import { SCHEDULE_PRIORITY, type ScheduleActions, type ScheduleDevice } from './
 import { startDecision } from './missed-runs.js';
 import type { Phase, PrerollFailure, RunRecord, ScheduleRecord } from './model.js';
 import type { FiringOutcome, ScheduleRepo } from './repo.js';
-import type { Occurrence } from './timing.js';
+import { iso, type Occurrence } from './timing.js';
 
 export interface FiringContext {
   readonly repo: ScheduleRepo;
@@ -262,7 +262,7 @@ class Firing {
     outcome: Omit<FiringOutcome, 'runId' | 'phase' | 'owner' | 'firedAt'>,
     deviceIds = this.run.deviceIds,
   ): Promise<RunRecord | undefined> {
-    const firedAt = new Date(this.ctx.clock.now()).toISOString();
+    const firedAt = iso(this.ctx.clock.now());
     const held = await this.ctx.repo.finish({
       ...outcome,
       runId: this.run.id,

@@ -22,7 +22,7 @@ import type { ScheduleActions } from './fleet-actions.js';
 import { startDecision } from './missed-runs.js';
 import type { Phase, RunRecord, RunState, ScheduleRecord } from './model.js';
 import type { ScheduleRepo } from './repo.js';
-import { occurrencesAfter } from './timing.js';
+import { iso, occurrencesAfter } from './timing.js';
 
 export interface SchedulerOptions {
   readonly repo: ScheduleRepo;
@@ -50,7 +50,7 @@ type FireResult = { readonly run: RunRecord } | { readonly retryAt: number };
 export class Scheduler {
   private readonly leaseMs: number;
   private readonly chains = new Map<string, Promise<void>>();
-  /** Runs another process is firing right now: not before this instant (its claim's lease). */
+  /** Runs not to look at before this instant: another process is firing them, or a firing failed. */
   private readonly notBefore = new Map<string, number>();
   private ticking: Promise<void> | undefined;
   private wakeAgain = false;
@@ -243,7 +243,7 @@ export class Scheduler {
     return { repo, actions, events, clock, owner, logger, signal: this.abort.signal };
   }
 
-  /** One timer on the clock, for the earliest instant something is due (capped by the poll). */
+  /** One timer on the clock, for the earliest instant something is due. */
   private arm(at: number): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
@@ -263,8 +263,4 @@ function phaseInstant(run: RunRecord): number {
     default:
       return Number.POSITIVE_INFINITY;
   }
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -20,7 +20,7 @@ import type {
 } from './model.js';
 import type { ScheduleRepo } from './repo.js';
 import { mergePatch, toSpec } from './spec.js';
-import { type Occurrence, occurrencesAfter, occurrencesOverlapping } from './timing.js';
+import { iso, type Occurrence, occurrencesAfter, occurrencesOverlapping } from './timing.js';
 
 export const CALENDAR_MAX_DAYS = 92;
 export const CALENDAR_MAX_ENTRIES = 5000;
@@ -182,8 +182,4 @@ export class Schedules {
 
   private readonly resolveIds = async (target: Pick<ScheduleSpec, 'selector' | 'deviceIds'>) =>
     (await this.deps.actions.resolve(target)).devices.map((d) => d.id);
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

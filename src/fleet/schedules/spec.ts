@@ -14,7 +14,7 @@ import type {
   ScheduleRecord,
   ScheduleSpec,
 } from './model.js';
-import { isTimeZone, occurrencesAfter, parseCron } from './timing.js';
+import { iso, isTimeZone, occurrencesAfter, parseCron } from './timing.js';
 
 const MAX_DURATION_MS = 7 * 86_400_000;
 const SELF_OVERLAP_RUNS = 100;
@@ -45,7 +45,7 @@ export function toSpec(body: ScheduleCreate, now: number, startChanged = true): 
       if (end <= start) problem('end', 'must be after start');
       else if (end - start > MAX_DURATION_MS) problem('end', 'must be at most 7 days after start');
       if (startChanged && start <= now) problem('start', 'is in the past');
-      timing = { start: new Date(start).toISOString(), end: new Date(end).toISOString() };
+      timing = { start: iso(start), end: iso(end) };
     }
   } else if (body.recurrence) {
     const { cron, timezone } = body.recurrence;
@@ -68,7 +68,7 @@ export function toSpec(body: ScheduleCreate, now: number, startChanged = true): 
       if (runs[i]!.prerollAt < runs[i - 1]!.stopAt) {
         problem(
           'recurrence/durationMinutes',
-          `each run (pre-roll to post-roll) must end before the next one's pre-roll; runs starting ${new Date(runs[i - 1]!.start).toISOString()} and ${new Date(runs[i]!.start).toISOString()} are ${describeMs(runs[i]!.start - runs[i - 1]!.start)} apart`,
+          `each run (pre-roll to post-roll) must end before the next one's pre-roll; runs starting ${iso(runs[i - 1]!.start)} and ${iso(runs[i]!.start)} are ${describeMs(runs[i]!.start - runs[i - 1]!.start)} apart`,
         );
         break;
       }

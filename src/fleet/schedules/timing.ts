@@ -22,6 +22,11 @@ export interface Occurrence {
 
 type Timed = Pick<ScheduleSpec, 'start' | 'end' | 'recurrence' | 'options'>;
 
+/** ms since the epoch → ISO-8601 UTC, the form every instant is stored and shown in. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
 /** Parses a 5-field cron expression in `timezone`; throws with croner's reason when invalid. */
 export function parseCron(cron: string, timezone: string): Cron {
   return new Cron(cron, { timezone, paused: true, mode: '5-part' });
