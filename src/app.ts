@@ -65,7 +65,7 @@ export interface App {
   readonly feed: EventFeed;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
-  /** Starts background work (jobs, polling). */
+  /** Starts background work (jobs, polling, schedules). */
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -88,12 +88,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       'GENERATED A NEW SECRET KEY for encrypting device passwords and stream keys. Back it up: without it the stored secrets cannot be read. Set SECRET_KEY to share it between replicas.',
     );
   }
+  const pgSchema = opts.pgSchema ?? config.DATABASE_SCHEMA;
   const store = await openStore({
     dataDir: config.DATA_DIR,
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
-    ...((opts.pgSchema ?? config.DATABASE_SCHEMA)
-      ? { pgSchema: opts.pgSchema ?? config.DATABASE_SCHEMA }
-      : {}),
+    ...(pgSchema ? { pgSchema } : {}),
     box: keys.box,
     logger,
   });
