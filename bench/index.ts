@@ -4,9 +4,11 @@
  */
 import { type BenchResult, saveResult } from './lib.js';
 import { provision } from './provision.js';
+import { schedule } from './schedule.js';
 
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   provision,
+  schedule,
 };
 
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -17,6 +17,7 @@ import { fleetRoutes } from './api/routes/fleet.js';
 import { healthRoutes } from './api/routes/health.js';
 import { jobRoutes } from './api/routes/jobs.js';
 import { profileRoutes } from './api/routes/profiles.js';
+import { scheduleRoutes } from './api/routes/schedules.js';
 import { webhookRoutes } from './api/routes/webhooks.js';
 import { type Api, createServer } from './api/server.js';
 import type { Config } from './config.js';
@@ -29,6 +30,10 @@ import { storeJobDevices } from './fleet/job-devices.js';
 import { JobEngine } from './fleet/jobs/engine.js';
 import { FleetMonitor } from './fleet/monitor.js';
 import { Poller } from './fleet/poller.js';
+import { type Clock, systemClock } from './fleet/schedules/clock.js';
+import { FleetActions } from './fleet/schedules/fleet-actions.js';
+import { Scheduler } from './fleet/schedules/scheduler.js';
+import { Schedules } from './fleet/schedules/schedules.js';
 import { StatusTracker } from './fleet/status-tracker.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
 import { createLogger } from './logger.js';
@@ -46,6 +51,8 @@ export interface AppOptions {
   /** Identity of this process in job leases; default host + random suffix. */
   readonly instanceId?: string;
   readonly secretKey?: string;
+  /** The scheduler's clock (tests drive time with their own). */
+  readonly clock?: Clock;
 }
 
 export interface App {
@@ -57,8 +64,9 @@ export interface App {
   readonly poller: Poller;
   readonly hub: EventHub;
   readonly feed: EventFeed;
+  readonly scheduler: Scheduler;
   readonly logger: Logger;
-  /** Starts background work (jobs, polling). */
+  /** Starts background work (jobs, polling, schedules). */
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -81,10 +89,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       'GENERATED A NEW SECRET KEY for encrypting device passwords and stream keys. Back it up: without it the stored secrets cannot be read. Set SECRET_KEY to share it between replicas.',
     );
   }
+  const pgSchema = opts.pgSchema ?? config.DATABASE_SCHEMA;
   const store = await openStore({
     dataDir: config.DATA_DIR,
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
-    ...(opts.pgSchema ? { pgSchema: opts.pgSchema } : {}),
+    ...(pgSchema ? { pgSchema } : {}),
     box: keys.box,
     logger,
   });
@@ -200,6 +209,30 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     tracker,
     endpoints: (ids) => devices.endpoints(ids),
   });
+  const clock = opts.clock ?? systemClock;
+  const scheduleActions = new FleetActions({
+    engine,
+    store,
+    lanes,
+    tracker,
+    endpoints: (ids) => devices.endpoints(ids),
+  });
+  const scheduler = new Scheduler({
+    repo: store.schedules,
+    actions: scheduleActions,
+    events: hub,
+    clock,
+    logger: logger.child({ component: 'scheduler' }),
+    owner: instanceId,
+  });
+  const schedules = new Schedules({
+    repo: store.schedules,
+    actions: scheduleActions,
+    profileExists: async (idOrName) => !!(await store.profiles.get(idOrName)),
+    job: (id) => store.jobs.get(id),
+    clock,
+    onChange: () => scheduler.wake(),
+  });
 
   const server = await createServer(logger);
   healthRoutes(server, {
@@ -215,6 +248,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   eventRoutes(server, { feed, deviceOf });
   webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
   fleetRoutes(server, { monitor, tracker });
+  scheduleRoutes(server, schedules);
 
   const m = monitor;
   return {
@@ -226,6 +260,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     poller,
     hub,
     feed,
+    scheduler,
     logger,
     async start() {
       await feed.start();
@@ -233,8 +268,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await m.start();
       engine.start();
       poller.start();
+      scheduler.start();
     },
     async close() {
+      await scheduler.stop();
       poller.stop();
       await engine.stop();
       await m.stop();

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT must be <= 65535 (got "70000")'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of "fatal", "error"'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must match pattern'],
+    [{ DATABASE_SCHEMA: 'fleet; drop table x' }, 'DATABASE_SCHEMA must match pattern'],
     [{ DEVICE_TIMEOUT_MS: '5' }, 'DEVICE_TIMEOUT_MS must be >= 100 (got "5")'],
     [{ POLL_INTERVAL_MS: '1.5' }, 'POLL_INTERVAL_MS must be integer'],
   ])('refuses %j with a line naming the variable', (env, message) => {

@@ -3,6 +3,7 @@
  * record of what it was told to do, and reboot. Vendor files extend `SimDevice` with only their own
  * behaviour and wire quirks.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { VendorId } from '../contract.js';
 
@@ -43,10 +44,16 @@ export const NO_FAULTS: FaultKnobs = {
 export type EffectKind = 'login' | 'login-refused' | 'config' | 'start' | 'stop' | 'reboot';
 
 export interface Effect {
+  /** When the device acted (after any simulated latency). */
   readonly at: number;
+  /** When the request that caused it arrived (= `at` when there was no HTTP request, e.g. MQTT). */
+  readonly receivedAt: number;
   readonly kind: EffectKind;
   readonly detail?: unknown;
 }
+
+/** The arrival time of the HTTP request being handled, set by the server around each handler. */
+export const requestArrival = new AsyncLocalStorage<number>();
 
 export interface SimRequest {
   readonly method: string;
@@ -127,7 +134,9 @@ export abstract class SimDevice {
   }
 
   record(kind: EffectKind, detail?: unknown): void {
-    this.effects.push(detail === undefined ? { at: Date.now(), kind } : { at: Date.now(), kind, detail });
+    const at = Date.now();
+    const receivedAt = requestArrival.getStore() ?? at;
+    this.effects.push(detail === undefined ? { at, receivedAt, kind } : { at, receivedAt, kind, detail });
   }
 
   count(kind: EffectKind): number {

@@ -110,7 +110,8 @@ export async function writeInventory(fleet: SimFleet, path: string): Promise<voi
 
 /**
  * Control API (loopback only):
- *   GET  /devices                      → [{ id, vendor, host, port, online, requests, effects: {kind: n} }]
+ *   GET  /devices                      → [{ id, vendor, host, port, online, requests, startDelayMs, effects: {kind: n} }]
+ *   GET  /effects?kind=start           → [{ device, vendor, kind, at, receivedAt }] of every device, by time
  *   GET  /devices/:id                  → { …, snapshot, effects: [...] }
  *   PATCH /devices/:id/faults  {knobs} → the device's knobs
  *   PATCH /faults?vendor=&fraction=    → sets knobs on all (or a fraction of) devices
@@ -141,6 +142,7 @@ function summary({ device, address }: SimFleetDevice) {
     port: address.port,
     online: device.online,
     requests: device.requestCount,
+    startDelayMs: device.startDelayMs,
     effects,
   };
 }
@@ -155,6 +157,25 @@ async function handleControl(
   const parts = url.pathname.split('/').filter(Boolean);
   const body = await readJson(req);
   if (req.method === 'GET' && url.pathname === '/devices') return reply(res, 200, devices.map(summary));
+  if (req.method === 'GET' && url.pathname === '/effects') {
+    const kind = url.searchParams.get('kind');
+    const rows = devices.flatMap(({ device }) =>
+      device.effects
+        .filter((e) => !kind || e.kind === kind)
+        .map((e) => ({
+          device: device.id,
+          vendor: device.vendor,
+          kind: e.kind,
+          at: e.at,
+          receivedAt: e.receivedAt,
+        })),
+    );
+    return reply(
+      res,
+      200,
+      rows.sort((a, b) => a.receivedAt - b.receivedAt),
+    );
+  }
   if (req.method === 'DELETE' && url.pathname === '/effects') {
     for (const { device } of devices) {
       device.effects.length = 0;

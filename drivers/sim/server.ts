@@ -15,7 +15,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConnectionDropped, type SimDevice, type SimReply, type SimRequest } from './device.js';
+import {
+  ConnectionDropped,
+  requestArrival,
+  type SimDevice,
+  type SimReply,
+  type SimRequest,
+} from './device.js';
 
 export interface SimAddress {
   readonly host: string;
@@ -118,6 +124,7 @@ export class SimServer {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = Date.now();
     const device = this.deviceFor(req.socket);
     if (!device) {
       res.writeHead(404).end('no simulated device at this address');
@@ -152,7 +159,8 @@ export class SimServer {
     }
     let reply: SimReply;
     try {
-      reply = await device.handle(simReq);
+      // Effects the handler records carry the request's arrival, not the (latency-delayed) handling time.
+      reply = await requestArrival.run(receivedAt, () => device.handle(simReq));
     } catch (err) {
       if (err instanceof ConnectionDropped) {
         req.socket.destroy();

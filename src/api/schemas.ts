@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { JobRecord, TaskRecord } from '../fleet/jobs/model.js';
 import { ObservedState } from '../fleet/observed.js';
 import { ErrorReply } from './errors.js';
+import { RunView, ScheduleView } from './schedule-views.js';
 import { ConfigView, DeviceView, ProfileView, SecretView, TargetView } from './views.js';
 
 export const SHARED_SCHEMAS = [
@@ -15,6 +16,8 @@ export const SHARED_SCHEMAS = [
   ProfileView,
   JobRecord,
   TaskRecord,
+  ScheduleView,
+  RunView,
 ];
 
 /** A page of items with the cursor for the next one. */

@@ -14,6 +14,9 @@ export const FLEET_EVENT_TYPES = [
   'device.identified',
   'device.ingest',
   'schedule.fired',
+  'schedule.preroll_failed',
+  'schedule.run_skipped',
+  'schedule.run_failed',
 ] as const;
 export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
 

@@ -82,10 +82,14 @@ export class FleetMonitor {
         const running = event.data.state === 'running';
         if (running) this.inFlight.add(event.deviceId);
         else this.inFlight.delete(event.deviceId);
-        tracker.setApplying(event.deviceId, running || this.inFlight.has(event.deviceId));
         // A start or stop changes what the device reports within seconds: look again soon rather
-        // than at its next turn. (A config apply already read the device back.)
-        if (!running && event.data.action !== 'apply') this.opts.poller.pollSoon(event.deviceId);
+        // than at its next turn, and judge drift only on that look. (A config apply already read
+        // the device back.)
+        const look = !running && event.data.action !== 'apply';
+        tracker.setApplying(event.deviceId, running || this.inFlight.has(event.deviceId), {
+          untilObserved: look,
+        });
+        if (look) this.opts.poller.pollSoon(event.deviceId);
       }
       if (event.type === 'job.finished') void this.refresh();
       if (event.type === 'device.drift' && event.deviceId) {

@@ -52,6 +52,8 @@ interface Track {
   lowBitrateSince?: number;
   lastDropped?: { at: number; dropped: number };
   applying: boolean;
+  /** A start or stop just ended: what was observed before it says nothing about its result. */
+  awaitingObservation: boolean;
   desired: DesiredState;
 }
 
@@ -88,11 +90,17 @@ export class StatusTracker {
     this.update(deviceId, track, { ...track.observed });
   }
 
-  /** A job started or stopped working on the device. */
-  setApplying(deviceId: string, applying: boolean): void {
+  /**
+   * A job started or stopped working on the device. With `untilObserved`, the device counts as
+   * applying until its next poll result, so a state read before the job is not taken as drift.
+   */
+  setApplying(deviceId: string, applying: boolean, opts: { untilObserved?: boolean } = {}): void {
     const track = this.track(deviceId);
-    if (track.applying === applying) return;
+    // Only an observation (or a new job) ends the wait for a look after a start or stop.
+    const awaiting = !applying && (!!opts.untilObserved || track.awaitingObservation);
+    if (track.applying === applying && track.awaitingObservation === awaiting) return;
     track.applying = applying;
+    track.awaitingObservation = awaiting;
     this.update(deviceId, track, { ...track.observed });
   }
 
@@ -104,6 +112,7 @@ export class StatusTracker {
 
   observe(deviceId: string, outcome: PollOutcome, at = Date.now()): ObservedState {
     const track = this.track(deviceId);
+    track.awaitingObservation = false;
     const now = new Date(at).toISOString();
     const prev = track.observed;
     let next: ObservedState;
@@ -145,7 +154,13 @@ export class StatusTracker {
   private track(deviceId: string): Track {
     let track = this.tracks.get(deviceId);
     if (!track) {
-      track = { observed: unknownState(), failures: 0, applying: false, desired: {} };
+      track = {
+        observed: unknownState(),
+        failures: 0,
+        applying: false,
+        awaitingObservation: false,
+        desired: {},
+      };
       this.tracks.set(deviceId, track);
     }
     return track;
@@ -274,7 +289,7 @@ function stripLive(state: ObservedState): ObservedState {
 }
 
 function computeSync(track: Track, observed: ObservedState): { sync: SyncStatus; drift: DriftField[] } {
-  if (track.applying) return { sync: 'applying', drift: [] };
+  if (track.applying || track.awaitingObservation) return { sync: 'applying', drift: [] };
   if (observed.connectivity !== 'online') return { sync: 'unknown', drift: [] };
   const drift: DriftField[] = [];
   const wanted = track.desired.state;

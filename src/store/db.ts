@@ -39,6 +39,10 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => migrations(db.dialect) },
+    // Kysely looks for its own tables in every schema unless told which: without this, a second
+    // schema in the same database (another deployment, a parallel test run) would find the first
+    // one's migration tables and never create its own.
+    ...(db.dialect === 'postgres' && opts.pgSchema ? { migrationTableSchema: opts.pgSchema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) {

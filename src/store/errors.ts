@@ -39,6 +39,8 @@ const FIELD_OF_CONSTRAINT: Record<string, string> = {
   'devices.host, devices.port': 'host:port',
   profiles_name_key: 'name',
   'profiles.name': 'name',
+  schedules_name_key: 'name',
+  'schedules.name': 'name',
 };
 
 /** Unique and foreign-key violations become ConflictError; anything else passes through. */

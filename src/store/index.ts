@@ -9,6 +9,7 @@ import { EventLog } from './events.js';
 import { SqlJobRepo } from './jobs.js';
 import { ObservedRepo } from './observed.js';
 import { ProfileRepo } from './profiles.js';
+import { SqlScheduleRepo } from './schedules.js';
 import { WebhookRepo } from './webhooks.js';
 
 export interface Store {
@@ -20,6 +21,7 @@ export interface Store {
   readonly observed: ObservedRepo;
   readonly events: EventLog;
   readonly webhooks: WebhookRepo;
+  readonly schedules: SqlScheduleRepo;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     observed: new ObservedRepo(db),
     events: new EventLog(db),
     webhooks: new WebhookRepo(db, opts.box),
+    schedules: new SqlScheduleRepo(db, opts.box),
     close: () => db.close(),
   };
 }

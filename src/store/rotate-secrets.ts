@@ -7,6 +7,7 @@
  *   devices.overrides, devices.base_config    config JSON with tokens in the target's secret fields
  *   profiles.config, profile_versions.config  config JSON (history keeps old stream keys too)
  *   jobs.config, job_tasks.config             config JSON
+ *   schedules.config                          config JSON
  */
 import { sql } from 'kysely';
 import type { SecretBox } from '../security/secrets.js';
@@ -89,6 +90,16 @@ export async function rotateSecrets(store: Store, box: SecretBox): Promise<Rotat
         .where('job_id', '=', t.job_id)
         .where('device_id', '=', t.device_id)
         .execute();
+      changed++;
+    }
+    for (const s of await tx
+      .selectFrom('schedules')
+      .select(['id', 'config'])
+      .where('config', 'is not', null)
+      .execute()) {
+      const config = resealJson(s.config, box);
+      if (config === null) continue;
+      await tx.updateTable('schedules').set({ config }).where('id', '=', s.id).execute();
       changed++;
     }
     return changed;

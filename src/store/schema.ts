@@ -150,6 +150,64 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+export interface SchedulesTable {
+  id: string;
+  name: string;
+  selector: string | null;
+  /** JSON array, when the schedule names devices by id. */
+  device_ids: string | null;
+  profile: string | null;
+  /** JSON, secrets encrypted. */
+  config: string | null;
+  /** One-shot broadcast: start and end, ISO-8601 UTC. */
+  start_at: string | null;
+  end_at: string | null;
+  /** Recurring broadcast: 5-field cron in an IANA zone, each run lasting duration_minutes. */
+  cron: string | null;
+  timezone: string | null;
+  duration_minutes: number | null;
+  /** JSON: pre/post-roll, missed-run policy, overlap. */
+  options: string;
+  enabled: number;
+  /** Start of the latest occurrence that has a run (or the instant before which none count). */
+  last_occurrence: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScheduleRunsTable {
+  id: string;
+  schedule_id: string;
+  /** The scheduled start instant; unique per schedule. */
+  occurrence: string;
+  ends_at: string;
+  preroll_at: string;
+  stop_at: string;
+  state: string;
+  reason: string | null;
+  /** JSON array: the devices resolved at pre-roll, which start and stop act on. */
+  device_ids: string | null;
+  /** JSON: { count, devices: [...] }. */
+  preroll_failures: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One row per run and phase: inserting it is the claim, so only one process fires a phase. */
+export interface ScheduleFiringsTable {
+  run_id: string;
+  phase: string;
+  state: string;
+  owner: string;
+  lease_until: string;
+  job_id: string | null;
+  late_ms: number | null;
+  claimed_at: string;
+  fired_at: string | null;
+  error: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
   device_labels: DeviceLabelsTable;
@@ -162,4 +220,7 @@ export interface Database {
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  schedules: SchedulesTable;
+  schedule_runs: ScheduleRunsTable;
+  schedule_firings: ScheduleFiringsTable;
 }

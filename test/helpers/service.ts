@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { Clock } from '../../src/fleet/schedules/clock.js';
 import { loggerOptions } from '../../src/logger.js';
 import { type Backend, dropSchema, TEST_DATABASE_URL } from './store.js';
 
@@ -35,6 +36,7 @@ export interface ServiceOptions {
   backend?: Backend;
   env?: Record<string, string>;
   start?: boolean;
+  clock?: Clock;
   /**
    * Restart a service on the same data: its DATA_DIR, PostgreSQL schema and secret key (see
    * `TestService.restartOptions`). The first service of the pair cleans up.
@@ -68,6 +70,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     logger,
     secretKey,
     ...(pgSchema ? { pgSchema } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   let closing: Promise<void> | undefined;
   const closeApp = () => (closing ??= app.close());

@@ -68,6 +68,8 @@ export class JobEngine {
   private readonly finished = new EventEmitter();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  /** A wake-up arrived during a claim pass; that pass may have looked before the new job existed. */
+  private wakeAgain = false;
   private stopped = false;
 
   constructor(private readonly opts: JobEngineOptions) {
@@ -199,11 +201,17 @@ export class JobEngine {
 
   /** Looks for claimable jobs now (after a submit, a cancel, or on the timer). */
   wake(): void {
-    if (this.stopped || this.ticking) return;
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.wakeAgain = false;
     this.ticking = this.claimJobs()
       .catch((err: unknown) => this.opts.logger.error({ err }, 'job claim failed'))
       .finally(() => {
         this.ticking = undefined;
+        if (this.wakeAgain) this.wake();
       });
   }
 
