@@ -3,7 +3,15 @@ import { Type } from '@sinclair/typebox';
 import { JobRecord, TaskRecord } from '../fleet/jobs/model.js';
 import { ObservedState } from '../fleet/observed.js';
 import { ErrorReply } from './errors.js';
-import { ConfigView, DeviceView, ProfileView, SecretView, TargetView } from './views.js';
+import {
+  AuditEntryView,
+  ConfigView,
+  DeviceView,
+  KeyView,
+  ProfileView,
+  SecretView,
+  TargetView,
+} from './views.js';
 
 export const SHARED_SCHEMAS = [
   ErrorReply,
@@ -15,6 +23,8 @@ export const SHARED_SCHEMAS = [
   ProfileView,
   JobRecord,
   TaskRecord,
+  KeyView,
+  AuditEntryView,
 ];
 
 /** A page of items with the cursor for the next one. */

@@ -3,6 +3,8 @@
  */
 import type { Logger } from 'pino';
 import type { SecretBox } from '../security/secrets.js';
+import { ApiKeyRepo } from './api-keys.js';
+import { AuditLog } from './audit.js';
 import { type Db, openDatabase } from './db.js';
 import { DeviceRepo } from './devices.js';
 import { EventLog } from './events.js';
@@ -20,6 +22,8 @@ export interface Store {
   readonly observed: ObservedRepo;
   readonly events: EventLog;
   readonly webhooks: WebhookRepo;
+  readonly apiKeys: ApiKeyRepo;
+  readonly audit: AuditLog;
   close(): Promise<void>;
 }
 
@@ -43,6 +47,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     observed: new ObservedRepo(db),
     events: new EventLog(db),
     webhooks: new WebhookRepo(db, opts.box),
+    apiKeys: new ApiKeyRepo(db),
+    audit: new AuditLog(db),
     close: () => db.close(),
   };
 }

@@ -1,5 +1,9 @@
 /**
  * Runs the whole service in-process on loopback, on a fresh store, for API and end-to-end tests.
+ *
+ * The service has an admin API key (TEST_ADMIN_KEY) and `request` sends it unless told otherwise,
+ * so tests that are not about authentication need not think about it. Devices may live on loopback
+ * and the private ranges; host names resolve from a hosts table (never real DNS).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,13 +14,32 @@ import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { loggerOptions } from '../../src/logger.js';
+import { type HostsTable, hostsTable } from './hosts.js';
 import { type Backend, dropSchema, TEST_DATABASE_URL } from './store.js';
+
+/** The admin key of every test service (random per test process). */
+export const TEST_ADMIN_KEY = `efk_test_${randomBytes(24).toString('base64url')}`;
+
+/** The `Authorization` header of a key. */
+export function bearer(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}
+
+/** Loopback (for the simulators) and the default private ranges. */
+export const TEST_DEVICE_NETWORKS = '127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7';
 
 export interface TestService {
   readonly app: App;
   readonly url: string;
   /** Every log line the service wrote, as text. */
   readonly logs: string[];
+  /** The `Authorization` header `request` sends by default (for direct fetch calls). */
+  readonly headers: Record<string, string>;
+  /** What device host names resolve to. */
+  readonly hosts: HostsTable;
+  /**
+   * Calls the API with the admin key; `headers.authorization` replaces it (`''`: send none).
+   */
   request(
     method: string,
     path: string,
@@ -27,7 +50,14 @@ export interface TestService {
 }
 
 export async function startService(
-  opts: { backend?: Backend; env?: Record<string, string>; start?: boolean } = {},
+  opts: {
+    backend?: Backend;
+    env?: Record<string, string>;
+    start?: boolean;
+    /** The key `request` sends by default; null: none. Default TEST_ADMIN_KEY. */
+    key?: string | null;
+    hosts?: HostsTable;
+  } = {},
 ): Promise<TestService> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ef-svc-'));
   const pgSchema = opts.backend === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
@@ -36,6 +66,9 @@ export async function startService(
     LOG_LEVEL: 'debug',
     DEVICE_TIMEOUT_MS: '2000',
     POLL_INTERVAL_MS: '1000',
+    ADMIN_API_KEY: TEST_ADMIN_KEY,
+    ALLOW_DEVICE_NETWORKS: TEST_DEVICE_NETWORKS,
+    RATE_LIMIT_PER_MINUTE: '0',
     ...(pgSchema ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
     ...opts.env,
   });
@@ -47,9 +80,14 @@ export async function startService(
     },
   });
   const logger = pino(loggerOptions('debug'), sink);
+  const hosts = opts.hosts ?? hostsTable();
+  const key = opts.key === undefined ? TEST_ADMIN_KEY : opts.key;
+  const defaultHeaders = key ? bearer(key) : {};
   const app = await buildApp({
     config,
     logger,
+    lookup: hosts.lookup,
+    announceKey: () => {},
     secretKey: randomBytes(32).toString('base64'),
     ...(pgSchema ? { pgSchema } : {}),
   });
@@ -59,10 +97,18 @@ export async function startService(
     app,
     url: address,
     logs,
+    headers: defaultHeaders,
+    hosts,
     async request(method, path, body, headers = {}) {
+      const sent: Record<string, string> = {
+        ...defaultHeaders,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      };
+      if (sent.authorization === '') delete sent.authorization;
       const res = await fetch(`${address}${path}`, {
         method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: sent,
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       const text = await res.text();
