@@ -19,8 +19,25 @@ export interface AuthOptions {
   readonly defaultAccess?: (url: string) => RouteAccess | undefined;
 }
 
+/** A registered route and what it needs (for tests and tools that check every route). */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly access: RouteAccess;
+  readonly schema?: Readonly<Record<string, unknown>>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered so far, with its declared access. */
+    readonly routeTable: RouteEntry[];
+  }
+}
+
 /** Adds the checks; call before any route is registered. */
 export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
+  const table: RouteEntry[] = [];
+  app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const declared = route.config?.permission ?? opts.defaultAccess?.(route.url);
     if (!declared) {
@@ -30,6 +47,14 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
     }
     route.config = { ...route.config, permission: declared };
     if (route.schema && !route.schema.hide) route.schema = documented(route.schema, declared);
+    for (const method of [route.method].flat()) {
+      table.push({
+        method,
+        url: route.url,
+        access: declared,
+        ...(route.schema ? { schema: route.schema as Record<string, unknown> } : {}),
+      });
+    }
   });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -24,7 +24,10 @@ export function errors(...codes: number[]): Record<number, unknown> {
   );
 }
 
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+export const IdParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
+);
 
 export function etag(version: number): string {
   return `"${version}"`;
