@@ -11,6 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   LogController,
   type RawServerDefault,
 } from 'fastify';
@@ -57,6 +58,15 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
     // Reject duplicate or prototype-polluting keys rather than guessing.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Path parameters up to 200 characters reach the route schemas (which name the field);
+    // longer ones are refused by the router, in the API's own error shape.
+    maxParamLength: 200,
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode ?? 400;
+      reply
+        .code(status)
+        .send({ error: status === 414 ? 'uri_too_long' : 'bad_request', message: err.message });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const bodyAjv = createAjv({ coerce: false });
@@ -114,6 +124,13 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
     });
   }
   installAuditTrail(app, security.audit);
+  // Strict query strings everywhere: a route that takes no query parameters refuses any, so a
+  // misspelt parameter is an error rather than silently ignored.
+  app.addHook('onRoute', (route) => {
+    if (route.schema && !route.schema.hide && !route.schema.querystring) {
+      route.schema = { ...route.schema, querystring: { type: 'object', additionalProperties: false } };
+    }
+  });
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(swagger, {
