@@ -11,7 +11,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
-  type FastifyReply,
   LogController,
   type RawServerDefault,
 } from 'fastify';
@@ -22,7 +21,7 @@ import { installAuth } from '../security/auth.js';
 import type { ApiKeyRepo } from '../store/api-keys.js';
 import type { AuditLog } from '../store/audit.js';
 import { compileValidator, createAjv, formatErrors } from '../validation.js';
-import { ApiError, errorHandler, ValidationFailed } from './errors.js';
+import { ApiError, type ErrorReply, errorHandler, ValidationFailed } from './errors.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 
 export type Api = FastifyInstance<
