@@ -62,9 +62,13 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
     maxParamLength: 200,
     frameworkErrors: (err, _request, reply) => {
       const status = err.statusCode ?? 400;
-      reply
+      const body: ErrorReply = {
+        error: status === 414 ? 'uri_too_long' : 'bad_request',
+        message: err.message,
+      };
+      (reply as unknown as { code(status: number): { send(body: ErrorReply): void } })
         .code(status)
-        .send({ error: status === 414 ? 'uri_too_long' : 'bad_request', message: err.message });
+        .send(body);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
