@@ -59,7 +59,7 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
     onConstructorPoisoning: 'error',
     // Path parameters up to 200 characters reach the route schemas (which name the field);
     // longer ones are refused by the router, in the API's own error shape.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     frameworkErrors: (err, _request, reply) => {
       const status = err.statusCode ?? 400;
       const body: ErrorReply = {
