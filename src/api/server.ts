@@ -107,6 +107,21 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
     // Plain HTTP on loopback or behind a TLS-terminating proxy: HSTS is that proxy's business.
     strictTransportSecurity: false,
   });
+  // Strict query strings and path parameters on every route, as the body schemas are: a misspelt
+  // or unknown parameter is a 400 naming it, never silently ignored (a route that takes no query
+  // parameters refuses any).
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide) return;
+    const strict = (part: unknown) =>
+      part && typeof part === 'object' && !('additionalProperties' in part)
+        ? { ...part, additionalProperties: false }
+        : part;
+    route.schema = {
+      ...route.schema,
+      querystring: strict(route.schema.querystring ?? { type: 'object' }),
+      ...(route.schema.params ? { params: strict(route.schema.params) } : {}),
+    };
+  });
   const docsAccess = security.publicEndpoints.has('docs') ? 'public' : 'service:read';
   installAuth(app, {
     keys: security.keys,
@@ -127,13 +142,6 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
     });
   }
   installAuditTrail(app, security.audit);
-  // Strict query strings everywhere: a route that takes no query parameters refuses any, so a
-  // misspelt parameter is an error rather than silently ignored.
-  app.addHook('onRoute', (route) => {
-    if (route.schema && !route.schema.hide && !route.schema.querystring) {
-      route.schema = { ...route.schema, querystring: { type: 'object', additionalProperties: false } };
-    }
-  });
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(swagger, {

@@ -24,10 +24,7 @@ export function errors(...codes: number[]): Record<number, unknown> {
   );
 }
 
-export const IdParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 128 }) },
-  { additionalProperties: false },
-);
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export function etag(version: number): string {
   return `"${version}"`;

@@ -24,49 +24,43 @@ export interface DeviceRouteDeps {
   readonly tracker: StatusTracker;
 }
 
-const DeviceListQuery = Type.Object(
-  {
-    selector: Type.Optional(
-      Type.String({ maxLength: 2048, description: 'Label selector, e.g. `site=berlin,vendor=teradek`.' }),
+const DeviceListQuery = Type.Object({
+  selector: Type.Optional(
+    Type.String({ maxLength: 2048, description: 'Label selector, e.g. `site=berlin,vendor=teradek`.' }),
+  ),
+  vendor: Type.Optional(Type.String({ maxLength: 64 })),
+  state: Type.Optional(
+    Type.Union(
+      ['idle', 'starting', 'streaming', 'stopping', 'error', 'unknown'].map((s) => Type.Literal(s)),
+      {
+        description: 'Last observed stream state.',
+      },
     ),
-    vendor: Type.Optional(Type.String({ maxLength: 64 })),
-    state: Type.Optional(
-      Type.Union(
-        ['idle', 'starting', 'streaming', 'stopping', 'error', 'unknown'].map((s) => Type.Literal(s)),
-        {
-          description: 'Last observed stream state.',
-        },
-      ),
-    ),
-    q: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 128, description: 'Case-insensitive text in name or host.' }),
-    ),
-    sort: Type.Optional(
-      Type.Union([
-        Type.Literal('name'),
-        Type.Literal('createdAt'),
-        Type.Literal('vendor'),
-        Type.Literal('host'),
-      ]),
-    ),
-    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
-    cursor: Type.Optional(Type.String({ maxLength: 1024 })),
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  },
-  { additionalProperties: false },
-);
+  ),
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'Case-insensitive text in name or host.' }),
+  ),
+  sort: Type.Optional(
+    Type.Union([
+      Type.Literal('name'),
+      Type.Literal('createdAt'),
+      Type.Literal('vendor'),
+      Type.Literal('host'),
+    ]),
+  ),
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+  cursor: Type.Optional(Type.String({ maxLength: 1024 })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+});
 
-const WaitQuery = Type.Object(
-  {
-    wait: Type.Integer({
-      minimum: 0,
-      maximum: 300,
-      default: 30,
-      description: 'Seconds to wait for the device before answering 202 with the job.',
-    }),
-  },
-  { additionalProperties: false },
-);
+const WaitQuery = Type.Object({
+  wait: Type.Integer({
+    minimum: 0,
+    maximum: 300,
+    default: 30,
+    description: 'Seconds to wait for the device before answering 202 with the job.',
+  }),
+});
 
 const Outcome = Type.Object({
   job: Type.Ref(JobRecord),
@@ -176,12 +170,9 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
           description:
             'CSV header: `name,vendor,host,port,username,password,labels,profile,tls_mode,tls_fingerprint` (name, vendor, host required; labels as `k=v;k2=v2`; empty port = vendor default). All rows or none: any problem imports nothing and every problem is reported with its row number. `mode=upsert` creates or updates by name; an empty cell keeps the stored value.',
           tags,
-          querystring: Type.Object(
-            {
-              mode: Type.Union([Type.Literal('create'), Type.Literal('upsert')], { default: 'create' }),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: Type.Object({
+            mode: Type.Union([Type.Literal('create'), Type.Literal('upsert')], { default: 'create' }),
+          }),
           consumes: ['text/csv', 'application/json'],
           body: Type.String({
             description: 'The CSV text, or a JSON array of device objects with the same fields.',
@@ -337,10 +328,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         summary: 'Observed status (last poll); `fresh=true` polls the device now',
         tags,
         params: IdParams,
-        querystring: Type.Object(
-          { fresh: Type.Boolean({ default: false }) },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({ fresh: Type.Boolean({ default: false }) }),
         response: { 200: Type.Ref(ObservedState), ...errors(404) },
       },
     },

@@ -48,24 +48,21 @@ export function eventRoutes(
         description: `Event types: ${EVENT_TYPES.join(', ')}. Each message has \`id\`, \`event\` (the type) and JSON \`data\` { id, type, at, deviceId?, jobId?, scheduleId?, data }. Send \`Last-Event-ID\` (or \`since\`) to receive what was missed.`,
         tags: ['events'],
         produces: ['text/event-stream'],
-        querystring: Type.Object(
-          {
-            types: Type.Optional(
-              Type.String({ maxLength: 512, description: 'Comma-separated event types; default all.' }),
-            ),
-            selector: Type.Optional(
-              Type.String({
-                maxLength: 2048,
-                description:
-                  'Only events of devices matching this selector (plus fleet-wide events such as job progress).',
-              }),
-            ),
-            since: Type.Optional(
-              Type.Integer({ minimum: 0, description: 'Resume after this event id (like Last-Event-ID).' }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({
+          types: Type.Optional(
+            Type.String({ maxLength: 512, description: 'Comma-separated event types; default all.' }),
+          ),
+          selector: Type.Optional(
+            Type.String({
+              maxLength: 2048,
+              description:
+                'Only events of devices matching this selector (plus fleet-wide events such as job progress).',
+            }),
+          ),
+          since: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'Resume after this event id (like Last-Event-ID).' }),
+          ),
+        }),
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
         response: { 200: Type.String({ description: 'text/event-stream' }), ...errors(400) },
       },

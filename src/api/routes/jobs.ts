@@ -63,14 +63,11 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
         operationId: 'listJobs',
         summary: 'Jobs, newest first',
         tags,
-        querystring: Type.Object(
-          {
-            state: Type.Optional(JobState),
-            cursor: Type.Optional(Type.String({ maxLength: 1024 })),
-            limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({
+          state: Type.Optional(JobState),
+          cursor: Type.Optional(Type.String({ maxLength: 1024 })),
+          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+        }),
         response: { 200: pageOf(Type.Ref(JobRecord)), ...errors(400) },
       },
     },
@@ -89,14 +86,11 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
         summary: 'A job: state, counts per outcome, timings, and its first per-device results',
         tags,
         params: IdParams,
-        querystring: Type.Object(
-          {
-            results: Type.Union([Type.Literal('failed'), Type.Literal('all'), Type.Literal('none')], {
-              default: 'failed',
-            }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({
+          results: Type.Union([Type.Literal('failed'), Type.Literal('all'), Type.Literal('none')], {
+            default: 'failed',
+          }),
+        }),
         response: {
           200: Type.Object({
             job: Type.Ref(JobRecord),
@@ -127,14 +121,11 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
         summary: 'Per-device results of a job (attempt history, error type and message, changes)',
         tags,
         params: IdParams,
-        querystring: Type.Object(
-          {
-            state: Type.Optional(TaskState),
-            cursor: Type.Optional(Type.String({ maxLength: 1024 })),
-            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({
+          state: Type.Optional(TaskState),
+          cursor: Type.Optional(Type.String({ maxLength: 1024 })),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+        }),
         response: { 200: pageOf(Type.Ref(TaskRecord)), ...errors(400, 404) },
       },
     },

@@ -181,10 +181,7 @@ export function webhookRoutes(
         summary: 'Delivery log of a webhook, newest first',
         tags,
         params: IdParams,
-        querystring: Type.Object(
-          { limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
         response: { 200: Type.Object({ items: Type.Array(DeliveryView) }), ...errors(404) },
       },
     },
