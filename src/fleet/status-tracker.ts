@@ -52,6 +52,11 @@ interface Track {
   lowBitrateSince?: number;
   lastDropped?: { at: number; dropped: number };
   applying: boolean;
+  /**
+   * A job just ended on the device and it has not been observed since: the last observation is
+   * from before the job, so judging drift on it would report (and heal) a change still settling.
+   */
+  settling: boolean;
   desired: DesiredState;
 }
 
@@ -93,6 +98,7 @@ export class StatusTracker {
     const track = this.track(deviceId);
     if (track.applying === applying) return;
     track.applying = applying;
+    if (!applying) track.settling = true;
     this.update(deviceId, track, { ...track.observed });
   }
 
@@ -104,6 +110,7 @@ export class StatusTracker {
 
   observe(deviceId: string, outcome: PollOutcome, at = Date.now()): ObservedState {
     const track = this.track(deviceId);
+    track.settling = false;
     const now = new Date(at).toISOString();
     const prev = track.observed;
     let next: ObservedState;
@@ -145,7 +152,7 @@ export class StatusTracker {
   private track(deviceId: string): Track {
     let track = this.tracks.get(deviceId);
     if (!track) {
-      track = { observed: unknownState(), failures: 0, applying: false, desired: {} };
+      track = { observed: unknownState(), failures: 0, applying: false, settling: false, desired: {} };
       this.tracks.set(deviceId, track);
     }
     return track;
@@ -274,7 +281,7 @@ function stripLive(state: ObservedState): ObservedState {
 }
 
 function computeSync(track: Track, observed: ObservedState): { sync: SyncStatus; drift: DriftField[] } {
-  if (track.applying) return { sync: 'applying', drift: [] };
+  if (track.applying || track.settling) return { sync: 'applying', drift: [] };
   if (observed.connectivity !== 'online') return { sync: 'unknown', drift: [] };
   const drift: DriftField[] = [];
   const wanted = track.desired.state;

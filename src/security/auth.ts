@@ -108,9 +108,3 @@ export function inScope(request: FastifyRequest, device: Labelled): boolean {
   const scope = scopeOf(request);
   return !scope || matches(scope, device);
 }
-
-/** A selector narrowed to the caller's scope (selector requirements are ANDed). */
-export function withinScope(request: FastifyRequest, selector: Selector): Selector {
-  const scope = scopeOf(request);
-  return scope ? [...scope, ...selector] : selector;
-}

@@ -82,6 +82,11 @@ export function eventRoutes(
         return !!device && matches(selector, device);
       };
 
+      // HEAD (fastify answers it with this handler) gets the headers, not a stream that never ends.
+      if (request.method === 'HEAD') {
+        reply.type('text/event-stream; charset=utf-8');
+        return '';
+      }
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
