@@ -206,7 +206,8 @@ export type DeviceInfo = Static<typeof DeviceInfo>;
 // Capabilities: what a model family can do. Checked before any write reaches a device.
 // ---------------------------------------------------------------------------------------------
 
-export const VENDOR_IDS = ['osprey-talon', 'videon', 'teradek-vidiu', 'teradek-prism'] as const;
+/** `teradek` = a Teradek unit whose control plane is found on first contact (drivers/teradek/auto.ts). */
+export const VENDOR_IDS = ['osprey-talon', 'videon', 'teradek-vidiu', 'teradek-prism', 'teradek'] as const;
 export type VendorId = (typeof VENDOR_IDS)[number];
 
 export interface Range {

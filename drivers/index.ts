@@ -4,6 +4,7 @@
  */
 import type { DriverModule, VendorId } from './contract.js';
 import { talon } from './osprey-talon/driver.js';
+import { teradekAuto } from './teradek/auto.js';
 import { teradekPrism } from './teradek/prism/driver.js';
 import { teradekVidiu } from './teradek/vidiu/driver.js';
 import { videon } from './videon/driver.js';
@@ -13,6 +14,7 @@ export const DRIVERS: Readonly<Partial<Record<VendorId, DriverModule>>> = {
   'teradek-vidiu': teradekVidiu,
   'teradek-prism': teradekPrism,
   videon,
+  teradek: teradekAuto,
 };
 
 export const REGISTERED_VENDORS = Object.keys(DRIVERS) as VendorId[];

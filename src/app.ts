@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
+import { refuseProvisional } from '../drivers/provisional.js';
 import { auditRoutes } from './api/routes/audit.js';
 import { deviceRoutes } from './api/routes/devices.js';
 import { eventRoutes } from './api/routes/events.js';
@@ -117,8 +118,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   hub.subscribe((event) => feed.add(event));
   const lanes = new DeviceLanes({
     concurrency: config.CONCURRENCY,
-    createDriver: (endpoint) =>
-      getDriverModule(endpoint.vendor).create({
+    createDriver: (endpoint) => {
+      const driver = getDriverModule(endpoint.vendor).create({
         endpoint,
         timeoutMs: config.DEVICE_TIMEOUT_MS,
         ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
@@ -138,7 +139,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
               logger.error({ err, deviceId: endpoint.id }, 'could not record the certificate pin'),
           );
         },
-      }),
+      });
+      return config.PROVISIONAL_OPERATIONS === 'refuse' ? refuseProvisional(driver, endpoint.id) : driver;
+    },
   });
   // The monitor is created below; the tracker and engine reach it through this late binding.
   let monitor: FleetMonitor | undefined;
@@ -200,6 +203,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     configEveryPolls: 6,
     onResult: (deviceId, outcome, durationMs) => {
       tracker.observe(deviceId, outcome);
+      if ('identifiedAs' in outcome && outcome.identifiedAs)
+        monitor?.recordIdentified(deviceId, outcome.identifiedAs);
       const vendor = monitor?.device(deviceId)?.vendor ?? 'unknown';
       metrics.pollDuration.observe(
         { vendor, outcome: 'status' in outcome ? 'ok' : 'error' },

@@ -52,6 +52,12 @@ export const ConfigSchema = Type.Object(
     }),
     /** Requests per minute per API key (0: no limit). */
     RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 1200 }),
+    /**
+     * Driver operations whose wire format is inferred, not documented (each driver's
+     * `capabilities.provisional`): `allow` runs them, `refuse` fails them as unsupported before
+     * anything is sent, for fleets that must not run unverified calls against real units.
+     */
+    PROVISIONAL_OPERATIONS: Type.Union([Type.Literal('allow'), Type.Literal('refuse')], { default: 'allow' }),
   },
   { additionalProperties: true },
 );

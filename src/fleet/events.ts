@@ -3,16 +3,19 @@
  * an EventSink; the event hub persists them (for Last-Event-ID resume) and fans them out to SSE
  * clients and webhooks.
  */
-export type FleetEventType =
-  | 'job.created'
-  | 'job.progress'
-  | 'job.finished'
-  | 'job.task'
-  | 'device.state'
-  | 'device.drift'
-  | 'device.alert'
-  | 'device.ingest'
-  | 'schedule.fired';
+export const FLEET_EVENT_TYPES = [
+  'job.created',
+  'job.progress',
+  'job.finished',
+  'job.task',
+  'device.state',
+  'device.drift',
+  'device.alert',
+  'device.identified',
+  'device.ingest',
+  'schedule.fired',
+] as const;
+export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
 
 export interface FleetEvent {
   readonly type: FleetEventType;

@@ -6,7 +6,7 @@
  * reach this one too.
  */
 import type { Logger } from 'pino';
-import { type DeviceEndpoint, EncoderConfig } from '../../drivers/contract.js';
+import { type DeviceEndpoint, EncoderConfig, type VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
 import { bodyValidator } from '../api/server.js';
 import type { DeviceRecord, DeviceWithSecrets } from '../store/devices.js';
@@ -63,6 +63,7 @@ export class FleetMonitor {
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   private unsubscribe: (() => void) | undefined;
+  private readonly identifying = new Set<string>();
 
   constructor(private readonly opts: MonitorOptions) {}
 
@@ -115,6 +116,31 @@ export class FleetMonitor {
   /** Called by the tracker for every connectivity/stream change; persisted in batches. */
   recordChange(deviceId: string, connectivity: string, stream: string, at: string, detail?: string): void {
     this.pendingChanges.push({ deviceId, connectivity, stream, at, ...(detail ? { detail } : {}) });
+  }
+
+  /**
+   * Stores the concrete vendor the driver found for a device added as plain `teradek`, so later
+   * operations use that driver directly and the inventory shows what the unit is.
+   */
+  recordIdentified(deviceId: string, vendor: VendorId): void {
+    const device = this.devices.get(deviceId);
+    if (!device || device.vendor === vendor || this.identifying.has(deviceId)) return;
+    this.identifying.add(deviceId);
+    this.opts.store.devices
+      .update(deviceId, { vendor })
+      .then(
+        () => {
+          this.opts.logger.info({ deviceId, from: device.vendor, vendor }, 'device identified');
+          this.opts.hub.publish({
+            type: 'device.identified',
+            deviceId,
+            data: { from: device.vendor, vendor },
+          });
+          return this.refresh();
+        },
+        (err: unknown) => this.opts.logger.warn({ err, deviceId }, 'could not store the identified vendor'),
+      )
+      .finally(() => this.identifying.delete(deviceId));
   }
 
   device(id: string): DeviceRecord | undefined {

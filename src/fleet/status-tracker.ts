@@ -281,8 +281,9 @@ function stripLive(state: ObservedState): ObservedState {
 }
 
 function computeSync(track: Track, observed: ObservedState): { sync: SyncStatus; drift: DriftField[] } {
-  if (track.applying || track.settling) return { sync: 'applying', drift: [] };
+  if (track.applying) return { sync: 'applying', drift: [] };
   if (observed.connectivity !== 'online') return { sync: 'unknown', drift: [] };
+  if (track.settling) return { sync: 'applying', drift: [] };
   const drift: DriftField[] = [];
   const wanted = track.desired.state;
   if (wanted === 'streaming' && !['streaming', 'starting'].includes(observed.stream)) {

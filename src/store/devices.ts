@@ -75,6 +75,8 @@ export interface NewDevice {
 
 /** `null` clears a field; absent leaves it. */
 export interface DevicePatch {
+  /** Only the service sets this: a `teradek` device once its control plane is known. */
+  readonly vendor?: VendorId;
   readonly name?: string;
   readonly host?: string;
   readonly port?: number;
@@ -256,6 +258,7 @@ export class DeviceRepo {
    */
   async update(id: string, patch: DevicePatch, expectedVersion?: number): Promise<DeviceRecord> {
     const set: Partial<Row> = { updated_at: new Date().toISOString() };
+    if (patch.vendor !== undefined) set.vendor = patch.vendor;
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.host !== undefined) set.host = patch.host;
     if (patch.port !== undefined) set.port = patch.port;

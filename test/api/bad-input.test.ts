@@ -32,7 +32,7 @@ describe('API refuses bad input with the field named', () => {
       '/v1/devices',
       { ...device, vendor: 'acme' },
       'body/vendor',
-      'must be one of "osprey-talon", "videon", "teradek-vidiu", "teradek-prism"',
+      'must be one of "osprey-talon", "videon", "teradek-vidiu", "teradek-prism", "teradek"',
     ],
     ['unknown field', '/v1/devices', { ...device, colour: 'red' }, 'body/colour', 'is not a known field'],
     [

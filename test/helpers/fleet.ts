@@ -25,6 +25,8 @@ export async function addFleet(
     startDelayMs?: number;
     rebootMs?: number;
     labels?: (i: number) => Record<string, string>;
+    /** The vendor id given to the service, when not the simulator's own (e.g. plain `teradek`). */
+    addAs?: string;
   } = {},
 ): Promise<FleetSetup> {
   // Each fleet in a test process gets its own address block so fleets never collide.
@@ -42,10 +44,11 @@ export async function addFleet(
   for (const { device, address } of fleet.devices) {
     const res = await svc.request('POST', '/v1/devices', {
       name: device.id,
-      vendor: device.vendor,
+      vendor: opts.addAs ?? device.vendor,
       host: address.host,
       port: address.port,
-      credentials: { username: device.username, password: device.password },
+      // Videon units ship without authentication: no password to give.
+      ...(device.password ? { credentials: { username: device.username, password: device.password } } : {}),
       labels: { fleet: 'test', ...opts.labels?.(i++) },
     });
     if (res.status !== 201) throw new Error(`could not add ${device.id}: ${JSON.stringify(res.body)}`);

@@ -4,7 +4,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { EventFeed } from '../../fleet/event-feed.js';
-import type { FleetEventType } from '../../fleet/events.js';
+import { FLEET_EVENT_TYPES, type FleetEventType } from '../../fleet/events.js';
 import { selectorOf } from '../../fleet/inventory.js';
 import { type Labelled, matches, type Selector } from '../../fleet/selector.js';
 import { scopeOf } from '../../security/auth.js';
@@ -13,17 +13,7 @@ import { BadRequestError } from '../errors.js';
 import type { Api } from '../server.js';
 import { errors } from './common.js';
 
-export const EVENT_TYPES: readonly FleetEventType[] = [
-  'job.created',
-  'job.progress',
-  'job.finished',
-  'job.task',
-  'device.state',
-  'device.drift',
-  'device.alert',
-  'device.ingest',
-  'schedule.fired',
-];
+const EVENT_TYPES: readonly string[] = FLEET_EVENT_TYPES;
 
 /** A client that stops reading is dropped once this much is queued for it; it can resume by id. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -179,7 +169,7 @@ function parseTypes(text: string | undefined): FleetEventType[] | undefined {
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
-  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  const unknown = types.filter((t) => !EVENT_TYPES.includes(t));
   if (unknown.length) {
     throw new BadRequestError(`querystring/types: unknown event type ${unknown.join(', ')}`, [
       { field: 'querystring/types', reason: `must be among ${EVENT_TYPES.join(', ')}` },

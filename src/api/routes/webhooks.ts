@@ -1,15 +1,15 @@
 /** /v1/webhooks: signed event deliveries to your own endpoints, with a delivery log. */
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
+import { FLEET_EVENT_TYPES } from '../../fleet/events.js';
 import { selectorOf } from '../../fleet/inventory.js';
 import type { WebhookDispatcher } from '../../fleet/webhook-dispatcher.js';
 import type { WebhookRecord, WebhookRepo } from '../../store/webhooks.js';
 import { NotFoundError } from '../errors.js';
 import type { Api } from '../server.js';
 import { errors, IdParams } from './common.js';
-import { EVENT_TYPES } from './events.js';
 
-const EventType = Type.Union(EVENT_TYPES.map((t) => Type.Literal(t)));
+const EventType = Type.Union(FLEET_EVENT_TYPES.map((t) => Type.Literal(t)));
 
 const WebhookCreate = Type.Object(
   {
