@@ -39,6 +39,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => migrations(db.dialect) },
+    // Kysely looks for its bookkeeping tables in every schema unless told which: with several
+    // schemas in one database (tests run side by side) it would find another's and skip its own.
+    ...(db.dialect === 'postgres' && opts.pgSchema ? { migrationTableSchema: opts.pgSchema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) {
