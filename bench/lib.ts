@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+/** The admin API key of every service a benchmark starts; `api` sends it. */
+export const BENCH_ADMIN_KEY = `efk_bench_${randomBytes(24).toString('base64url')}`;
+
 /** The repository root; benchmarks run from the compiled build (dist/bench), as production runs dist/src. */
 const ROOT = join(import.meta.dirname, import.meta.dirname.includes('/dist/') ? '../..' : '..');
 const DIST = join(ROOT, 'dist');
@@ -92,7 +95,10 @@ export async function startServiceProcess(env: Record<string, string> = {}): Pro
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     SECRET_KEY: randomBytes(32).toString('base64'),
+    ADMIN_API_KEY: BENCH_ADMIN_KEY,
+    // The simulated fleets live on loopback; benchmarks measure the service, not the rate limiter.
     ALLOW_DEVICE_NETWORKS: '127.0.0.0/8',
+    RATE_LIMIT_PER_MINUTE: '0',
     ...env,
   });
   let stderr = '';
@@ -104,7 +110,9 @@ export async function startServiceProcess(env: Record<string, string> = {}): Pro
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`service exited: ${stderr}`);
-    const ok = await fetch(`${url}/healthz`).then(
+    const ok = await fetch(`${url}/healthz`, {
+      headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` },
+    }).then(
       (r) => r.ok,
       () => false,
     );
@@ -178,6 +186,7 @@ export async function api(
   const res = await fetch(`${url}${path}`, {
     method,
     headers: {
+      authorization: `Bearer ${BENCH_ADMIN_KEY}`,
       ...(body !== undefined
         ? { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' }
         : {}),

@@ -12,6 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   api,
+  BENCH_ADMIN_KEY,
   type BenchResult,
   importInventory,
   processStats,
@@ -124,7 +125,9 @@ export async function provision(): Promise<BenchResult> {
 
 /** The service's live JS heap and event-loop lag p99 (since the previous scrape), from its own metrics. */
 async function serviceMetrics(url: string): Promise<{ heapUsedMB: number; loopLagP99Ms: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (
+    await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } })
+  ).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   return {
     heapUsedMB: Math.round(value('encoder_fleet_nodejs_heap_size_used_bytes') / 1048576),

@@ -5,6 +5,7 @@
  * The schemas here are TypeBox, so the same definition types the code, validates API bodies and
  * import rows, and documents the OpenAPI contract.
  */
+import type { LookupFunction } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
 import type { ConfigProblem } from './errors.js';
@@ -354,8 +355,17 @@ export const DeviceTls = Type.Union(
     Type.Object(
       {
         mode: Type.Literal('pin'),
-        /** SHA-256 of the DER certificate, hex with or without colons. */
-        fingerprint256: Type.String({ pattern: '^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$' }),
+        /**
+         * SHA-256 of the DER certificate, hex with or without colons. Absent: trust on first use —
+         * the first connection's certificate is recorded here and every later one must match it.
+         */
+        fingerprint256: Type.Optional(
+          Type.String({
+            pattern: '^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$',
+            description:
+              'SHA-256 of the DER certificate. Leave out to trust the first certificate seen (TOFU) and pin it.',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -384,6 +394,13 @@ export interface DriverContext {
   readonly dispatcher?: Dispatcher;
   /** Called for each address a device host resolves to, before connecting (SSRF guard). */
   readonly checkAddress?: (address: string) => void;
+  /** Resolves host names for connecting (default: the system resolver); answers pass `checkAddress`. */
+  readonly lookup?: LookupFunction;
+  /**
+   * Trust on first use: told the certificate fingerprint of the first TLS connection to a device in
+   * `pin` mode without a fingerprint, to record it. Later connections must present the same one.
+   */
+  readonly onFirstCertificate?: (fingerprint256: string) => void;
 }
 
 /** Options every driver call accepts. An aborted signal stops the call with the signal's reason. */

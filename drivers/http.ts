@@ -72,6 +72,10 @@ export interface DeviceHttpOptions {
   readonly timeoutMs: number;
   readonly dispatcher?: Dispatcher;
   readonly checkAddress?: (address: string) => void;
+  /** Resolves host names (default: the system resolver); every answer passes `checkAddress`. */
+  readonly lookup?: LookupFunction;
+  /** Trust on first use: told the fingerprint of the first certificate of a `pin` device without one. */
+  readonly onFirstCertificate?: (fingerprint256: string) => void;
   readonly session?: SessionScheme;
   /** Headers sent on every request, e.g. HTTP Basic auth for devices without sessions. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -294,9 +298,10 @@ function createClient(origin: string, opts: DeviceHttpOptions): Client {
     timeout: opts.timeoutMs,
     rejectUnauthorized: tls?.mode === 'verify',
     ...(tls?.mode === 'verify' && tls.ca ? { ca: tls.ca } : {}),
-    ...(opts.checkAddress ? { lookup: guardedLookup(opts.checkAddress) } : {}),
+    ...(opts.checkAddress ? { lookup: guardedLookup(opts.checkAddress, opts.lookup) } : {}),
   });
-  const expected = tls?.mode === 'pin' ? normaliseFingerprint(tls.fingerprint256) : undefined;
+  const pin =
+    tls?.mode === 'pin' ? new CertificatePin(tls.fingerprint256, opts.onFirstCertificate) : undefined;
   return new Client(origin, {
     keepAliveTimeout: 30_000,
     connect(options, callback) {
@@ -313,21 +318,11 @@ function createClient(origin: string, opts: DeviceHttpOptions): Client {
           callback(err ?? new Error('connection failed'), null);
           return;
         }
-        if (!expected) {
-          callback(null, socket);
-          return;
-        }
-        const actual = peerFingerprint(socket as TLSSocket);
-        if (actual === expected) callback(null, socket);
+        const refused = pin?.check(peerFingerprint(socket as TLSSocket));
+        if (!refused) callback(null, socket);
         else {
           socket.destroy();
-          const mismatch = Object.assign(
-            new Error(`certificate fingerprint ${actual ?? 'missing'} is not the pinned one`),
-            {
-              code: 'ERR_TLS_CERT_PIN_MISMATCH',
-            },
-          );
-          callback(mismatch, null);
+          callback(refused, null);
         }
       });
     },
@@ -335,20 +330,57 @@ function createClient(origin: string, opts: DeviceHttpOptions): Client {
 }
 
 /**
+ * A device's pinned certificate. Without a fingerprint (trust on first use) the first certificate
+ * seen is pinned for the life of this connection pool and reported through `onFirst` to be stored;
+ * from then on, like a configured pin, any other certificate is refused.
+ */
+export class CertificatePin {
+  private expected: string | undefined;
+
+  constructor(
+    fingerprint256: string | undefined,
+    private readonly onFirst?: (fingerprint256: string) => void,
+  ) {
+    this.expected = fingerprint256 ? normaliseFingerprint(fingerprint256) : undefined;
+  }
+
+  /** Undefined when `actual` is acceptable; otherwise the error to fail the connection with. */
+  check(actual: string | undefined): Error | undefined {
+    if (actual && !this.expected) {
+      this.expected = actual;
+      this.onFirst?.(actual);
+      return undefined;
+    }
+    if (actual && actual === this.expected) return undefined;
+    return Object.assign(new Error(`certificate fingerprint ${actual ?? 'missing'} is not the pinned one`), {
+      code: 'ERR_TLS_CERT_PIN_MISMATCH',
+    });
+  }
+}
+
+/**
  * A DNS lookup that refuses names resolving to a refused address (SSRF guard, DNS rebinding): every
  * address a name resolves to is checked at connect time, not only when the device was added.
+ * `resolver` replaces the system resolver (tests resolve names from a table, never from real DNS).
  */
-export function guardedLookup(checkAddress: (address: string) => void): LookupFunction {
+export function guardedLookup(
+  checkAddress: (address: string) => void,
+  resolver: LookupFunction = dnsLookup as LookupFunction,
+): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    resolver(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
+      const list = Array.isArray(addresses) ? addresses : [];
+      if (!list.length) {
+        return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+      }
       try {
-        for (const a of addresses) checkAddress(a.address);
+        for (const a of list) checkAddress(a.address);
       } catch (refused) {
         return callback(refused as Error, []);
       }
-      if (options.all) return callback(null, addresses);
-      const first = addresses[0]!;
+      if (options.all) return callback(null, list);
+      const first = list[0]!;
       callback(null, first.address, first.family);
     });
   };

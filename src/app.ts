@@ -6,21 +6,24 @@
  * poller brings observed state back → tracker → store (history) and events.
  */
 import { randomUUID } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
 import { refuseProvisional } from '../drivers/provisional.js';
+import { auditRoutes } from './api/routes/audit.js';
 import { deviceRoutes } from './api/routes/devices.js';
 import { eventRoutes } from './api/routes/events.js';
 import { fleetRoutes } from './api/routes/fleet.js';
 import { healthRoutes } from './api/routes/health.js';
 import { jobRoutes } from './api/routes/jobs.js';
+import { keyRoutes } from './api/routes/keys.js';
 import { profileRoutes } from './api/routes/profiles.js';
 import { scheduleRoutes } from './api/routes/schedules.js';
 import { webhookRoutes } from './api/routes/webhooks.js';
 import { type Api, createServer } from './api/server.js';
-import type { Config } from './config.js';
+import { type Config, publicEndpoints } from './config.js';
 import { DeviceLanes } from './fleet/device-lanes.js';
 import { DeviceOperations } from './fleet/device-operations.js';
 import { EventFeed } from './fleet/event-feed.js';
@@ -38,6 +41,8 @@ import { StatusTracker } from './fleet/status-tracker.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { ensureAdminKey, printBootstrapKey } from './security/bootstrap.js';
+import { NetworkGuard } from './security/network-guard.js';
 import { loadSecretKeys } from './security/secrets.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -53,6 +58,10 @@ export interface AppOptions {
   readonly secretKey?: string;
   /** The scheduler's clock (tests drive time with their own). */
   readonly clock?: Clock;
+  /** Resolves device host names (default: the system resolver); tests give a hosts table. */
+  readonly lookup?: LookupFunction;
+  /** Shows the generated first admin key (default: standard error). */
+  readonly announceKey?: (key: string) => void;
 }
 
 export interface App {
@@ -98,6 +107,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger,
   });
 
+  await ensureAdminKey({
+    keys: store.apiKeys,
+    ...(config.ADMIN_API_KEY ? { adminKey: config.ADMIN_API_KEY } : {}),
+    announce: opts.announceKey ?? printBootstrapKey,
+    logger,
+  });
+  const guard = new NetworkGuard({
+    allow: config.ALLOW_DEVICE_NETWORKS,
+    ...(opts.lookup ? { lookup: opts.lookup } : {}),
+  });
+
   const hub = new EventHub(logger);
   const feed = new EventFeed({
     log: store.events,
@@ -112,6 +132,22 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         endpoint,
         timeoutMs: config.DEVICE_TIMEOUT_MS,
         ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+        checkAddress: guard.check,
+        ...(opts.lookup ? { lookup: opts.lookup } : {}),
+        onFirstCertificate: (fingerprint256) => {
+          store.devices.recordFingerprint(endpoint.id, fingerprint256).then(
+            (recorded) => {
+              if (!recorded) return;
+              logger.info(
+                { deviceId: endpoint.id, fingerprint256 },
+                'pinned the certificate the device presented first',
+              );
+              void monitor?.refresh();
+            },
+            (err: unknown) =>
+              logger.error({ err, deviceId: endpoint.id }, 'could not record the certificate pin'),
+          );
+        },
       });
       return config.PROVISIONAL_OPERATIONS === 'refuse' ? refuseProvisional(driver, endpoint.id) : driver;
     },
@@ -201,7 +237,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger: logger.child({ component: 'webhooks' }),
     deviceOf,
   });
-  const inventory = new Inventory(store.devices, store.profiles, () => void monitor?.refresh());
+  const inventory = new Inventory(store.devices, store.profiles, {
+    onChange: () => void monitor?.refresh(),
+    checkHost: (host) => guard.checkHost(host),
+  });
   const operations = new DeviceOperations({
     engine,
     store,
@@ -234,8 +273,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     onChange: () => scheduler.wake(),
   });
 
-  const server = await createServer(logger);
+  const open = publicEndpoints(config);
+  const server = await createServer(logger, {
+    keys: store.apiKeys,
+    audit: store.audit,
+    publicEndpoints: open,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+  });
   healthRoutes(server, {
+    publicEndpoints: open,
     metrics,
     check: async () => {
       await store.devices.count();
@@ -245,10 +291,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   deviceRoutes(server, { inventory, operations, tracker });
   profileRoutes(server, store.profiles);
   jobRoutes(server, { engine, repo: store.jobs });
-  eventRoutes(server, { feed, deviceOf });
+  eventRoutes(server, { feed, deviceOf, jobInScope: (jobId, scope) => store.jobs.inScope(jobId, scope) });
   webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
   fleetRoutes(server, { monitor, tracker });
   scheduleRoutes(server, schedules);
+  keyRoutes(server, store.apiKeys);
+  auditRoutes(server, store.audit);
 
   const m = monitor;
   return {

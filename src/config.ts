@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
+import { DEFAULT_DEVICE_NETWORKS, parseNetworks } from './security/network-guard.js';
 import { compileValidator, createAjv, describeErrors } from './validation.js';
 
 export const ConfigSchema = Type.Object(
@@ -37,6 +38,23 @@ export const ConfigSchema = Type.Object(
     /** How often every device's status is polled. */
     POLL_INTERVAL_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 10_000 }),
     /**
+     * An admin API key to accept (at least 32 characters). Without it, a fresh store gets a generated
+     * admin key, printed once on standard error at first start.
+     */
+    ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 32, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })),
+    /**
+     * CIDR list of the networks devices may live in (SSRF guard). Link-local and cloud-metadata
+     * addresses are refused whatever this says; loopback only when listed.
+     */
+    ALLOW_DEVICE_NETWORKS: Type.String({ minLength: 1, default: DEFAULT_DEVICE_NETWORKS.join(',') }),
+    /** Which service endpoints answer without an API key: any of healthz, metrics, docs; or `none`. */
+    PUBLIC_ENDPOINTS: Type.String({
+      pattern: '^(none|(healthz|metrics|docs)(,(healthz|metrics|docs))*)$',
+      default: 'healthz,metrics,docs',
+    }),
+    /** Requests per minute per API key (0: no limit). */
+    RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 1200 }),
+    /**
      * Driver operations whose wire format is inferred, not documented (each driver's
      * `capabilities.provisional`): `allow` runs them, `refuse` fails them as unsupported before
      * anything is sent, for fleets that must not run unverified calls against real units.
@@ -49,6 +67,17 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 
 export class ConfigError extends Error {}
+
+/** Variables whose values must not be echoed in error messages. */
+const SECRET_VARIABLES = new Set(['ADMIN_API_KEY']);
+
+export type PublicEndpoint = 'healthz' | 'metrics' | 'docs';
+
+/** The endpoints that answer without an API key. */
+export function publicEndpoints(config: Config): ReadonlySet<PublicEndpoint> {
+  if (config.PUBLIC_ENDPOINTS === 'none') return new Set();
+  return new Set(config.PUBLIC_ENDPOINTS.split(',') as PublicEndpoint[]);
+}
 
 const validate = compileValidator<Config>(createAjv({ coerce: true }), ConfigSchema, '');
 
@@ -68,9 +97,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!result.ok) {
     const named = result.errors.map((e) => {
       const name = e.field.replace(/^\//, '');
-      return { field: name, reason: `${e.reason} (got ${JSON.stringify(raw[name] ?? '')})` };
+      const got = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(raw[name] ?? '')}`;
+      return { field: name, reason: `${e.reason} (${got})` };
     });
     throw new ConfigError(`invalid environment: ${describeErrors(named)}`);
+  }
+  try {
+    parseNetworks(result.value.ALLOW_DEVICE_NETWORKS);
+  } catch (err) {
+    throw new ConfigError(`invalid environment: ALLOW_DEVICE_NETWORKS ${(err as Error).message}`);
   }
   return { ...result.value, DATA_DIR: resolve(result.value.DATA_DIR) };
 }

@@ -100,6 +100,8 @@ class TalonDriver implements EncoderDriver {
       timeoutMs: ctx.timeoutMs,
       dispatcher: ctx.dispatcher,
       checkAddress: ctx.checkAddress,
+      lookup: ctx.lookup,
+      onFirstCertificate: ctx.onFirstCertificate,
       session: talonSession(ref, ctx.endpoint.credentials ?? DEFAULT_CREDENTIALS),
       errorMessage: errorText,
     });

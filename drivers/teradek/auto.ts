@@ -73,6 +73,7 @@ class TeradekAutoDriver implements EncoderDriver {
       timeoutMs: this.ctx.timeoutMs,
       ...(this.ctx.dispatcher ? { dispatcher: this.ctx.dispatcher } : {}),
       ...(this.ctx.checkAddress ? { checkAddress: this.ctx.checkAddress } : {}),
+      ...(this.ctx.lookup ? { lookup: this.ctx.lookup } : {}),
     }).then(
       (plane) => {
         this.resolved = PLANES[plane].create({

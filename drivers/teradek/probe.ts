@@ -12,7 +12,7 @@
  * Credentials are not needed and not sent. Errors name the vendor as `teradek`.
  */
 import type { ClientRequestArgs, IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { type ClientOptions, WebSocket } from 'ws';
@@ -25,7 +25,7 @@ import {
   DeviceTimeoutError,
   DeviceUnreachableError,
 } from '../contract.js';
-import { DeviceHttp, guardedLookup, type HttpReply, normaliseFingerprint, peerFingerprint } from '../http.js';
+import { CertificatePin, DeviceHttp, guardedLookup, type HttpReply, peerFingerprint } from '../http.js';
 import { MQTT_PATH } from './prism/wire.js';
 import { CGI, getiQuery, QUERY, sentinelMessage } from './vidiu/wire.js';
 
@@ -38,6 +38,8 @@ export interface ProbeOptions {
   readonly dispatcher?: Dispatcher;
   /** Called for each address the host resolves to, before connecting (SSRF guard). */
   readonly checkAddress?: (address: string) => void;
+  /** Resolves host names (default: the system resolver); every answer passes `checkAddress`. */
+  readonly lookup?: LookupFunction;
 }
 
 /** Both planes share the default port. */
@@ -70,6 +72,7 @@ async function speaksCgi(
     timeoutMs: opts.timeoutMs,
     dispatcher: opts.dispatcher,
     checkAddress: opts.checkAddress,
+    lookup: opts.lookup,
   });
   try {
     return isCgiAnswer(
@@ -109,7 +112,7 @@ function upgradesToMqtt(
         handshakeTimeout: opts.timeoutMs,
         rejectUnauthorized: tls?.mode === 'verify',
         ...(tls?.mode === 'verify' && tls.ca ? { ca: tls.ca } : {}),
-        ...addressGuard(host, opts.checkAddress),
+        ...addressGuard(host, opts.checkAddress, opts.lookup),
       };
     } catch (err) {
       reject(reissue(ref, err));
@@ -134,11 +137,8 @@ function upgradesToMqtt(
     );
     ws.on('upgrade', (res: IncomingMessage) => {
       if (tls?.mode !== 'pin') return;
-      const actual = peerFingerprint(res.socket as TLSSocket);
-      if (actual !== normaliseFingerprint(tls.fingerprint256))
-        settle(
-          new DeviceAuthError(ref, `certificate fingerprint ${actual ?? 'missing'} is not the pinned one`),
-        );
+      const refused = new CertificatePin(tls.fingerprint256).check(peerFingerprint(res.socket as TLSSocket));
+      if (refused) settle(new DeviceAuthError(ref, refused.message));
     });
     ws.on('open', () => settle());
     ws.on('unexpected-response', (_req, res: IncomingMessage) =>
@@ -156,13 +156,14 @@ function upgradesToMqtt(
 function addressGuard(
   host: string,
   check: ((address: string) => void) | undefined,
+  lookup: LookupFunction | undefined,
 ): Pick<ClientRequestArgs, 'lookup'> {
   if (!check) return {};
   if (isIP(host)) {
     check(host);
     return {};
   }
-  return { lookup: guardedLookup(check) };
+  return { lookup: guardedLookup(check, lookup) };
 }
 
 /** Re-issues errors under the probe's own name; anything that is not ours yet is a connect failure. */

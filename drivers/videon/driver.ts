@@ -106,6 +106,8 @@ class VideonDriver implements EncoderDriver {
       timeoutMs: ctx.timeoutMs,
       dispatcher: ctx.dispatcher,
       checkAddress: ctx.checkAddress,
+      lookup: ctx.lookup,
+      onFirstCertificate: ctx.onFirstCertificate,
       // [INF] Whether :2020 enforces auth once UI auth is on is undocumented; send Basic when given.
       ...(creds
         ? {

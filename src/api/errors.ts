@@ -52,6 +52,20 @@ export class NotFoundError extends ApiError {
   }
 }
 
+/** No API key, or one that is unknown or revoked. */
+export class UnauthorizedError extends ApiError {
+  constructor(message: string) {
+    super(401, 'unauthorized', message);
+  }
+}
+
+/** The key is valid but lacks the permission this needs (named in `details.permission`). */
+export class ForbiddenError extends ApiError {
+  constructor(permission: string, message: string) {
+    super(403, 'forbidden', message, { permission });
+  }
+}
+
 /** Request validation failed; thrown by the schema error formatter with every field named. */
 export class ValidationFailed extends Error {
   readonly statusCode = 400;

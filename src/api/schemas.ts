@@ -4,7 +4,15 @@ import { JobRecord, TaskRecord } from '../fleet/jobs/model.js';
 import { ObservedState } from '../fleet/observed.js';
 import { ErrorReply } from './errors.js';
 import { RunView, ScheduleView } from './schedule-views.js';
-import { ConfigView, DeviceView, ProfileView, SecretView, TargetView } from './views.js';
+import {
+  AuditEntryView,
+  ConfigView,
+  DeviceView,
+  KeyView,
+  ProfileView,
+  SecretView,
+  TargetView,
+} from './views.js';
 
 export const SHARED_SCHEMAS = [
   ErrorReply,
@@ -18,6 +26,8 @@ export const SHARED_SCHEMAS = [
   TaskRecord,
   ScheduleView,
   RunView,
+  KeyView,
+  AuditEntryView,
 ];
 
 /** A page of items with the cursor for the next one. */

@@ -3,6 +3,8 @@
  * guessing in JSON bodies), one error shape, the OpenAPI document generated from the route schemas.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,8 +15,13 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Logger } from 'pino';
+import type { PublicEndpoint } from '../config.js';
+import { installAuditTrail } from '../security/audit-trail.js';
+import { installAuth } from '../security/auth.js';
+import type { ApiKeyRepo } from '../store/api-keys.js';
+import type { AuditLog } from '../store/audit.js';
 import { compileValidator, createAjv, formatErrors } from '../validation.js';
-import { errorHandler, ValidationFailed } from './errors.js';
+import { ApiError, type ErrorReply, errorHandler, ValidationFailed } from './errors.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 
 export type Api = FastifyInstance<
@@ -30,7 +37,18 @@ export const API_VERSION = '0.1.0';
 /** Largest JSON body accepted by default; the import route raises its own limit. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
-export async function createServer(logger: Logger): Promise<Api> {
+export interface ServerSecurity {
+  readonly keys: ApiKeyRepo;
+  readonly audit: AuditLog;
+  /** Endpoints answering without a key. */
+  readonly publicEndpoints: ReadonlySet<PublicEndpoint>;
+  /** Requests per minute per key; 0 = no limit. */
+  readonly rateLimitPerMinute: number;
+}
+
+const DOCS_PREFIX = '/docs';
+
+export async function createServer(logger: Logger, security: ServerSecurity): Promise<Api> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -39,6 +57,19 @@ export async function createServer(logger: Logger): Promise<Api> {
     // Reject duplicate or prototype-polluting keys rather than guessing.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Path parameters up to 200 characters reach the route schemas (which name the field);
+    // longer ones are refused by the router, in the API's own error shape.
+    routerOptions: { maxParamLength: 200 },
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode ?? 400;
+      const body: ErrorReply = {
+        error: status === 414 ? 'uri_too_long' : 'bad_request',
+        message: err.message,
+      };
+      (reply as unknown as { code(status: number): { send(body: ErrorReply): void } })
+        .code(status)
+        .send(body);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const bodyAjv = createAjv({ coerce: false });
@@ -68,6 +99,50 @@ export async function createServer(logger: Logger): Promise<Api> {
     done();
   });
 
+  // Security headers on every reply, refusals included (so before the key check).
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null },
+    },
+    // Plain HTTP on loopback or behind a TLS-terminating proxy: HSTS is that proxy's business.
+    strictTransportSecurity: false,
+  });
+  // Strict query strings and path parameters on every route, as the body schemas are: a misspelt
+  // or unknown parameter is a 400 naming it, never silently ignored (a route that takes no query
+  // parameters refuses any).
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide) return;
+    const strict = (part: unknown) =>
+      part && typeof part === 'object' && !('additionalProperties' in part)
+        ? { ...part, additionalProperties: false }
+        : part;
+    route.schema = {
+      ...route.schema,
+      querystring: strict(route.schema.querystring ?? { type: 'object' }),
+      ...(route.schema.params ? { params: strict(route.schema.params) } : {}),
+    };
+  });
+  const docsAccess = security.publicEndpoints.has('docs') ? 'public' : 'service:read';
+  installAuth(app, {
+    keys: security.keys,
+    defaultAccess: (url) => (url.startsWith(DOCS_PREFIX) ? docsAccess : undefined),
+  });
+  if (security.rateLimitPerMinute > 0) {
+    // Route-level hooks run after the key check above, so limits count per key (per address without one).
+    await app.register(rateLimit, {
+      max: security.rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+      errorResponseBuilder: (_request, context) =>
+        new ApiError(
+          429,
+          'rate_limited',
+          `more than ${context.max} requests per minute with this API key; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        ),
+    });
+  }
+  installAuditTrail(app, security.audit);
+
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
@@ -80,11 +155,24 @@ export async function createServer(logger: Logger): Promise<Api> {
         license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
       servers: [{ url: 'http://localhost:8080', description: 'local service' }],
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An API key (`Authorization: Bearer efk_…`), made with POST /v1/keys or `npm run keys -- create`.',
+          },
+        },
+      },
+      security: [{ apiKey: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true }, config: { permission: docsAccess } }, async () =>
+    app.swagger(),
+  );
   return app;
 }
 

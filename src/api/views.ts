@@ -7,6 +7,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DeviceTls } from '../../drivers/contract.js';
 import { maskSecret, SECRET_TARGET_FIELDS } from '../../drivers/converge.js';
 import { ObservedState } from '../fleet/observed.js';
+import { Role, rolePermissions } from '../security/permissions.js';
+import type { ApiKeyRecord } from '../store/api-keys.js';
 import type { DeviceRecord } from '../store/devices.js';
 import type { ProfileRecord } from '../store/profiles.js';
 
@@ -99,6 +101,15 @@ export const DeviceView = Type.Object(
 );
 export type DeviceView = Static<typeof DeviceView>;
 
+/** A warning for devices whose certificate is not checked (yet): shown wherever the device is. */
+export function tlsFlag(tls: DeviceRecord['tls']): { tlsWarning?: string } {
+  if (tls.mode === 'insecure')
+    return { tlsWarning: 'TLS certificate checks are switched off for this device' };
+  if (tls.mode === 'pin' && !tls.fingerprint256)
+    return { tlsWarning: 'the first certificate this device presents will be trusted and pinned' };
+  return {};
+}
+
 export function deviceView(
   d: DeviceRecord,
   extra: { profile?: ProfileRecord; effective?: unknown; status?: Static<typeof ObservedState> } = {},
@@ -110,9 +121,7 @@ export function deviceView(
     host: d.host,
     port: d.port,
     tls: d.tls.mode === 'verify' ? { mode: 'verify', ...(d.tls.ca ? { ca: '(set)' } : {}) } : d.tls,
-    ...(d.tls.mode === 'insecure'
-      ? { tlsWarning: 'TLS certificate checks are switched off for this device' }
-      : {}),
+    ...tlsFlag(d.tls),
     credentials: {
       ...(d.username ? { username: d.username } : {}),
       password: d.hasPassword ? { set: true } : null,
@@ -163,3 +172,46 @@ export function profileView(p: ProfileRecord, devices?: number): Static<typeof P
     updatedAt: p.updatedAt,
   };
 }
+
+export const KeyView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    role: Role,
+    scope: Type.Optional(Type.String()),
+    prefix: Type.String({ description: 'The first characters of the key, to recognise it.' }),
+    source: Type.String({
+      description: 'api, cli, bootstrap (generated at first start) or env (ADMIN_API_KEY).',
+    }),
+    permissions: Type.Array(Type.String()),
+    createdAt: Type.String(),
+    createdBy: Type.Optional(Type.String()),
+    revokedAt: Type.Optional(Type.String()),
+    revokedBy: Type.Optional(Type.String()),
+  },
+  { $id: 'ApiKey', title: 'ApiKey' },
+);
+
+export function keyView(k: ApiKeyRecord) {
+  return { ...k, permissions: rolePermissions(k.role, !!k.scope) };
+}
+
+export const AuditEntryView = Type.Object(
+  {
+    id: Type.Integer(),
+    at: Type.String(),
+    keyId: Type.Optional(Type.String({ description: 'The API key used; absent when none was valid.' })),
+    keyName: Type.Optional(Type.String()),
+    method: Type.String(),
+    route: Type.String({ description: 'The route, e.g. `/v1/devices/:id`.' }),
+    path: Type.String(),
+    status: Type.Integer({ description: 'The HTTP status of the reply: the outcome.' }),
+    deviceIds: Type.Optional(Type.Array(Type.String())),
+    jobId: Type.Optional(
+      Type.String({ description: 'The job the request started: its per-device outcomes are there.' }),
+    ),
+    detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    ip: Type.Optional(Type.String()),
+  },
+  { $id: 'AuditEntry', title: 'AuditEntry' },
+);

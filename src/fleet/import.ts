@@ -13,7 +13,8 @@
  * - port: empty = the vendor's default port.
  * - labels: `key=value` pairs separated by `;`.
  * - profile: the name of an existing profile.
- * - tls_mode: off | verify | pin | insecure; tls_fingerprint (SHA-256, hex, colons optional) only with pin.
+ * - tls_mode: off | verify | pin | insecure; tls_fingerprint (SHA-256, hex, colons optional) only with
+ *   pin, where an empty one means trust on first use.
  * - An empty cell means "not given": on create the field stays unset, on upsert the stored value is
  *   kept (so an export without passwords can be re-imported without wiping them).
  *
@@ -314,10 +315,8 @@ function parseTls(
     if (fingerprint !== undefined) add('tls_fingerprint', 'only allowed with tls_mode=pin');
     return { mode } as DeviceTls;
   }
-  if (fingerprint === undefined) {
-    add('tls_fingerprint', 'is required with tls_mode=pin');
-    return undefined;
-  }
+  // No fingerprint: trust the first certificate the device presents, and pin that.
+  if (fingerprint === undefined) return { mode: 'pin' };
   const tls = { mode: 'pin', fingerprint256: fingerprint };
   if (checkTls(tls).length) {
     add('tls_fingerprint', 'must be a SHA-256 fingerprint: 32 hex bytes, colons optional');

@@ -7,15 +7,23 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DeviceTls, type VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
 import { ApiError, BadRequestError, NotFoundError } from '../api/errors.js';
+import { AddressRefusedError } from '../security/network-guard.js';
 import type { DevicePatch, DeviceQuery, DeviceRecord, DeviceRepo, NewDevice } from '../store/devices.js';
-import { ImportRejectedError } from '../store/errors.js';
+import { ImportRejectedError, type RowProblem } from '../store/errors.js';
 import type { ProfileRecord, ProfileRepo } from '../store/profiles.js';
 import { Credentials, DeviceName, DriftPolicyField, LabelMap, VendorField } from './device-fields.js';
 import { ConfigOverrides, effectiveConfig } from './effective-config.js';
 import { normaliseHost } from './host.js';
-import { type ImportFormat, parseImport } from './import.js';
+import { type ImportFormat, type ImportRow, parseImport } from './import.js';
 import { checkLabels } from './labels.js';
-import { parseSelector, type Selector, SelectorError } from './selector.js';
+import {
+  formatSelector,
+  type Labelled,
+  matches,
+  parseSelector,
+  type Selector,
+  SelectorError,
+} from './selector.js';
 
 export const DeviceCreate = Type.Object(
   {
@@ -65,16 +73,32 @@ export interface DeviceDetail {
   readonly effective?: Record<string, unknown>;
 }
 
+export interface InventoryOptions {
+  /** Told after every inventory change (the monitor starts polling a new device at once). */
+  readonly onChange?: () => void;
+  /** The SSRF guard's check of a device host; throws AddressRefusedError. */
+  readonly checkHost?: (host: string) => Promise<void>;
+}
+
+/**
+ * Methods that take a `scope` act for a caller limited to the devices matching it: other devices
+ * do not exist for it (404), and it cannot move a device out of its scope or add one outside it.
+ */
 export class Inventory {
+  private readonly onChange: () => void;
+
   constructor(
     private readonly devices: DeviceRepo,
     private readonly profiles: ProfileRepo,
-    /** Told after every inventory change (the monitor starts polling a new device at once). */
-    private readonly onChange: () => void = () => {},
-  ) {}
+    private readonly opts: InventoryOptions = {},
+  ) {
+    this.onChange = opts.onChange ?? (() => {});
+  }
 
-  async create(input: DeviceCreate): Promise<DeviceDetail> {
+  async create(input: DeviceCreate, scope?: Selector): Promise<DeviceDetail> {
     checkLabelSet(input.labels);
+    checkScope(scope, { vendor: input.vendor, labels: input.labels ?? {} });
+    await this.checkHost(input.host, 'body/host');
     const profile = input.profile ? await this.profileFor(input.profile) : undefined;
     const device = await this.devices.create(this.toNew(input, profile?.id));
     this.onChange();
@@ -99,15 +123,25 @@ export class Inventory {
     };
   }
 
-  async get(id: string): Promise<DeviceDetail> {
+  async get(id: string, scope?: Selector): Promise<DeviceDetail> {
     const device = await this.devices.get(id);
-    if (!device) throw new NotFoundError('device', id);
+    if (!device || (scope && !matches(scope, device))) throw new NotFoundError('device', id);
     const profile = device.profileId ? await this.profiles.get(device.profileId) : undefined;
     return this.detail(device, profile);
   }
 
-  async update(id: string, patch: DevicePatchBody, expectedVersion?: number): Promise<DeviceDetail> {
+  async update(
+    id: string,
+    patch: DevicePatchBody,
+    expectedVersion?: number,
+    scope?: Selector,
+  ): Promise<DeviceDetail> {
     checkLabelSet(patch.labels);
+    if (scope) {
+      const { device } = await this.get(id, scope);
+      checkScope(scope, { vendor: device.vendor, labels: patch.labels ?? device.labels });
+    }
+    if (patch.host !== undefined) await this.checkHost(patch.host, 'body/host');
     const profile = typeof patch.profile === 'string' ? await this.profileFor(patch.profile) : undefined;
     const change: DevicePatch = {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -127,7 +161,8 @@ export class Inventory {
     return this.get(id);
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, scope?: Selector): Promise<void> {
+    if (scope) await this.get(id, scope);
     if (!(await this.devices.delete(id))) throw new NotFoundError('device', id);
     this.onChange();
   }
@@ -136,17 +171,57 @@ export class Inventory {
    * Bulk import of a CSV or JSON file: all rows or none (`create`), or create-or-update by name
    * (`upsert`). Every problem is reported with its row number; nothing is stored if there is one.
    */
-  async import(text: string, format: ImportFormat, mode: 'create' | 'upsert') {
+  async import(text: string, format: ImportFormat, mode: 'create' | 'upsert', scope?: Selector) {
     const parsed = parseImport(text, format, { defaultPort: (vendor) => defaultPort(vendor) });
     if (parsed.errors.length) throw new ImportRejectedError(parsed.errors);
-    const result = await this.devices.importMany(parsed.rows, mode);
+    const refused = await this.refusedHosts(parsed.rows);
+    if (refused.length) throw new ImportRejectedError(refused);
+    const result = await this.devices.importMany(parsed.rows, mode, scope);
     this.onChange();
     return { ...result, rows: parsed.rows.length };
   }
 
-  async list(query: Omit<DeviceQuery, 'selector'> & { selector?: string }) {
+  async list(query: Omit<DeviceQuery, 'selector'> & { selector?: string }, scope?: Selector) {
     const { selector, ...rest } = query;
-    return this.devices.list({ ...rest, ...(selector ? { selector: selectorOf(selector) } : {}) });
+    const wanted = [...(scope ?? []), ...(selector ? selectorOf(selector) : [])];
+    return this.devices.list({ ...rest, ...(wanted.length ? { selector: wanted } : {}) });
+  }
+
+  /** The SSRF guard's verdict on a host, as a 400 naming the field. */
+  private async checkHost(host: string, field: string): Promise<void> {
+    try {
+      await this.opts.checkHost?.(normaliseHost(host));
+    } catch (err) {
+      if (err instanceof AddressRefusedError)
+        throw new BadRequestError(`${field}: ${err.message}`, [{ field, reason: err.message }]);
+      throw err;
+    }
+  }
+
+  /** Import rows whose host the SSRF guard refuses (each distinct host is checked once). */
+  private async refusedHosts(rows: readonly ImportRow[]): Promise<RowProblem[]> {
+    const check = this.opts.checkHost;
+    if (!check) return [];
+    const verdicts = new Map<string, string | undefined>();
+    const hosts = [...new Set(rows.map((r) => r.host))];
+    // A few names resolved at once; IP literals are answered without waiting.
+    for (let i = 0; i < hosts.length; i += 16) {
+      await Promise.all(
+        hosts.slice(i, i + 16).map(async (host) => {
+          try {
+            await check(host);
+            verdicts.set(host, undefined);
+          } catch (err) {
+            if (!(err instanceof AddressRefusedError)) throw err;
+            verdicts.set(host, err.message);
+          }
+        }),
+      );
+    }
+    return rows.flatMap((r) => {
+      const reason = verdicts.get(r.host);
+      return reason ? [{ row: r.row, field: 'host', reason }] : [];
+    });
   }
 
   private async detail(device: DeviceRecord, profile?: ProfileRecord): Promise<DeviceDetail> {
@@ -173,6 +248,18 @@ function checkLabelSet(labels: Readonly<Record<string, string>> | undefined): vo
   if (problems.length) {
     const details = problems.map((p) => ({ field: `body/labels/${p.key}`, reason: p.reason }));
     throw new BadRequestError(details.map((d) => `${d.field} ${d.reason}`).join('; '), details);
+  }
+}
+
+/** Refuses a device that would lie outside the caller's scope. */
+function checkScope(scope: Selector | undefined, device: Labelled): void {
+  if (scope && !matches(scope, device)) {
+    throw new ApiError(
+      403,
+      'out_of_scope',
+      `the device's labels would put it outside this API key's scope (${formatSelector(scope)})`,
+      { field: 'body/labels' },
+    );
   }
 }
 

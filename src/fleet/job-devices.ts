@@ -5,12 +5,17 @@ import type { Store } from '../store/index.js';
 import { selectorOf } from './inventory.js';
 import type { JobDevice, JobDevices } from './jobs/repo.js';
 import { endpointOf } from './monitor.js';
+import { matches } from './selector.js';
 
 export function storeJobDevices(store: Store): JobDevices {
   return {
     async resolve(target): Promise<JobDevice[]> {
+      const { scope } = target;
       if (target.deviceIds) {
-        const found = await store.devices.getMany(target.deviceIds);
+        // Devices outside the caller's scope do not exist for it.
+        const found = (await store.devices.getMany(target.deviceIds)).filter(
+          (d) => !scope || matches(scope, d),
+        );
         const known = new Set(found.map((d) => d.id));
         const missing = target.deviceIds.filter((id) => !known.has(id));
         if (missing.length) {
@@ -23,7 +28,7 @@ export function storeJobDevices(store: Store): JobDevices {
         const order = new Map(target.deviceIds.map((id, i) => [id, i]));
         return found.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toJobDevice);
       }
-      const selector = selectorOf(target.selector ?? '', 'body/selector');
+      const selector = [...(scope ?? []), ...selectorOf(target.selector ?? '', 'body/selector')];
       return (await store.devices.resolve({ selector })).map(toJobDevice);
     },
     async profile(idOrName) {

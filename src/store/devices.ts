@@ -16,7 +16,7 @@ import type { DeviceTls, VendorId } from '../../drivers/contract.js';
 import type { ConfigOverrides } from '../fleet/effective-config.js';
 import type { ImportRow } from '../fleet/import.js';
 import type { JobConfig } from '../fleet/jobs/model.js';
-import type { Selector } from '../fleet/selector.js';
+import { matches, type Selector } from '../fleet/selector.js';
 import type { SecretBox } from '../security/secrets.js';
 import { decodeCursor, encodeCursor, type Page } from './cursor.js';
 import type { Db } from './db.js';
@@ -302,6 +302,29 @@ export class DeviceRepo {
     return (await this.get(id))!;
   }
 
+  /**
+   * Trust on first use: stores the certificate fingerprint a device in `pin` mode presented on its
+   * first TLS connection. Only while it has none, so a later certificate never replaces the pin.
+   */
+  async recordFingerprint(id: string, fingerprint256: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('devices').select('tls').where('id', '=', id).executeTakeFirst();
+      const tls = row ? (JSON.parse(row.tls) as DeviceTls) : undefined;
+      if (tls?.mode !== 'pin' || tls.fingerprint256) return false;
+      await tx
+        .updateTable('devices')
+        .set((eb) => ({
+          tls: JSON.stringify({ mode: 'pin', fingerprint256 }),
+          updated_at: new Date().toISOString(),
+          version: eb('version', '+', 1),
+        }))
+        .where('id', '=', id)
+        .where('tls', '=', row!.tls)
+        .execute();
+      return true;
+    });
+  }
+
   async delete(id: string): Promise<boolean> {
     const result = await this.db.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
@@ -337,6 +360,8 @@ export class DeviceRepo {
   async importMany(
     rows: readonly ImportRow[],
     mode: 'create' | 'upsert',
+    /** The importing key's scope: every row must stay inside it, and touch no device outside it. */
+    scope?: Selector,
   ): Promise<{ created: number; updated: number }> {
     return this.db.transaction().execute(async (tx) => {
       const problems: RowProblem[] = [];
@@ -349,11 +374,11 @@ export class DeviceRepo {
           .execute())
           profileIds.set(p.name, p.id);
       }
-      const byName = new Map<string, { id: string; name: string }>();
+      const byName = new Map<string, { id: string; name: string; vendor: string }>();
       for (const part of chunks([...new Set(rows.map((r) => r.name))], 500)) {
         for (const d of await tx
           .selectFrom('devices')
-          .select(['id', 'name'])
+          .select(['id', 'name', 'vendor'])
           .where('name', 'in', part)
           .execute())
           byName.set(d.name, d);
@@ -368,7 +393,36 @@ export class DeviceRepo {
           byAddress.set(`${d.host}:${d.port}`, d.name);
         }
       }
+      const existingLabels = new Map<string, Record<string, string>>();
+      if (scope) {
+        for (const part of chunks(
+          [...byName.values()].map((d) => d.id),
+          500,
+        )) {
+          for (const l of await tx
+            .selectFrom('device_labels')
+            .selectAll()
+            .where('device_id', 'in', part)
+            .execute())
+            existingLabels.set(l.device_id, { ...existingLabels.get(l.device_id), [l.key]: l.value });
+        }
+      }
       for (const r of rows) {
+        if (scope) {
+          const existing = byName.get(r.name);
+          const before = existing && {
+            vendor: existing.vendor,
+            labels: existingLabels.get(existing.id) ?? {},
+          };
+          if (before && !matches(scope, before))
+            problems.push({ row: r.row, field: 'name', reason: "names a device outside this key's scope" });
+          else if (!matches(scope, { vendor: r.vendor, labels: r.labels ?? before?.labels ?? {} }))
+            problems.push({
+              row: r.row,
+              field: 'labels',
+              reason: "would put the device outside this key's scope",
+            });
+        }
         if (r.profile && !profileIds.has(r.profile))
           problems.push({ row: r.row, field: 'profile', reason: `no profile named "${r.profile}"` });
         if (byName.has(r.name) && mode === 'create')
@@ -491,23 +545,7 @@ export class DeviceRepo {
         );
       conditions.push(query.state === 'unknown' ? eb.not(known('unknown', '!=')) : known(query.state, '='));
     }
-    for (const r of query.selector ?? []) {
-      if (r.key === 'vendor') {
-        const hit = eb.or(r.values.map((v) => vendorCondition(eb, v)));
-        if (r.op === 'eq' || r.op === 'in') conditions.push(hit);
-        else if (r.op === 'neq' || r.op === 'notin') conditions.push(eb.not(hit));
-        else if (r.op === 'absent') conditions.push(eb.lit(false));
-        continue;
-      }
-      let labels = eb
-        .selectFrom('device_labels')
-        .select('device_labels.device_id')
-        .whereRef('device_labels.device_id', '=', 'devices.id')
-        .where('device_labels.key', '=', r.key);
-      if (r.values.length) labels = labels.where('device_labels.value', 'in', [...r.values]);
-      const present = eb.exists(labels);
-      conditions.push(r.op === 'eq' || r.op === 'in' || r.op === 'exists' ? present : eb.not(present));
-    }
+    if (query.selector?.length) conditions.push(deviceSelectorCondition(eb, query.selector));
     return conditions.length ? eb.and(conditions) : eb.lit(true);
   }
 
@@ -554,6 +592,29 @@ export class DeviceRepo {
       version: Number(row.version),
     };
   }
+}
+
+/** A label selector as SQL on `devices` (the same rules as `matches` in fleet/selector.ts). */
+export function deviceSelectorCondition(eb: Eb, selector: Selector): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [];
+  for (const r of selector) {
+    if (r.key === 'vendor') {
+      const hit = eb.or(r.values.map((v) => vendorCondition(eb, v)));
+      if (r.op === 'eq' || r.op === 'in') conditions.push(hit);
+      else if (r.op === 'neq' || r.op === 'notin') conditions.push(eb.not(hit));
+      else if (r.op === 'absent') conditions.push(eb.lit(false));
+      continue;
+    }
+    let labels = eb
+      .selectFrom('device_labels')
+      .select('device_labels.device_id')
+      .whereRef('device_labels.device_id', '=', 'devices.id')
+      .where('device_labels.key', '=', r.key);
+    if (r.values.length) labels = labels.where('device_labels.value', 'in', [...r.values]);
+    const present = eb.exists(labels);
+    conditions.push(r.op === 'eq' || r.op === 'in' || r.op === 'exists' ? present : eb.not(present));
+  }
+  return conditions.length ? eb.and(conditions) : eb.lit(true);
 }
 
 /** `vendor=teradek` matches the vendor id itself or any id of that family (`teradek-…`). */

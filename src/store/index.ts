@@ -3,6 +3,8 @@
  */
 import type { Logger } from 'pino';
 import type { SecretBox } from '../security/secrets.js';
+import { ApiKeyRepo } from './api-keys.js';
+import { AuditLog } from './audit.js';
 import { type Db, openDatabase } from './db.js';
 import { DeviceRepo } from './devices.js';
 import { EventLog } from './events.js';
@@ -22,6 +24,8 @@ export interface Store {
   readonly events: EventLog;
   readonly webhooks: WebhookRepo;
   readonly schedules: SqlScheduleRepo;
+  readonly apiKeys: ApiKeyRepo;
+  readonly audit: AuditLog;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     events: new EventLog(db),
     webhooks: new WebhookRepo(db, opts.box),
     schedules: new SqlScheduleRepo(db, opts.box),
+    apiKeys: new ApiKeyRepo(db),
+    audit: new AuditLog(db),
     close: () => db.close(),
   };
 }

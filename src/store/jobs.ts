@@ -3,7 +3,7 @@
  * claim is a single conditional UPDATE, so two replicas racing for the same job cannot both win
  * (PostgreSQL re-checks the WHERE clause on the locked row; SQLite has one writer).
  */
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { EncoderConfig } from '../../drivers/contract.js';
 import type {
   JobConfig,
@@ -25,10 +25,11 @@ import type {
   RunnableTask,
   TaskUpdate,
 } from '../fleet/jobs/repo.js';
+import type { Selector } from '../fleet/selector.js';
 import type { SecretBox } from '../security/secrets.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Db } from './db.js';
-import { chunks, type DeviceRepo } from './devices.js';
+import { chunks, type DeviceRepo, deviceSelectorCondition } from './devices.js';
 import type { Database } from './schema.js';
 import { openJson, sealJson } from './secret-fields.js';
 
@@ -109,9 +110,16 @@ export class SqlJobRepo implements JobRepo {
   }
 
   /** Newest first. */
-  async list(filter: { state?: JobState; cursor?: string; limit: number }): Promise<Page<JobRecord>> {
+  async list(filter: {
+    state?: JobState;
+    cursor?: string;
+    limit: number;
+    scope?: Selector;
+  }): Promise<Page<JobRecord>> {
     let q = this.db.selectFrom('jobs').selectAll();
     if (filter.state) q = q.where('state', '=', filter.state);
+    const { scope } = filter;
+    if (scope) q = q.where((eb) => eb.not(eb.exists(tasksOutside(eb, scope))));
     if (filter.cursor) {
       const [createdAt, id] = decodeCursor(filter.cursor) as [string, string];
       q = q.where((eb) =>
@@ -132,6 +140,16 @@ export class SqlJobRepo implements JobRepo {
       items: page.map(toJob),
       ...(rows.length > filter.limit && last ? { nextCursor: encodeCursor([last.created_at, last.id]) } : {}),
     };
+  }
+
+  async inScope(jobId: string, scope: Selector): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('id', '=', jobId)
+      .where((eb) => eb.not(eb.exists(tasksOutside(eb, scope))))
+      .executeTakeFirst();
+    return !!row;
   }
 
   async tasks(
@@ -360,4 +378,20 @@ export async function jobConfig(store: Db, box: SecretBox, jobId: string): Promi
     .where('id', '=', jobId)
     .executeTakeFirst();
   return row ? openJson<JobConfig>(row.config, box) : undefined;
+}
+
+/** The job's tasks on devices that are gone or do not match `scope` (correlated with `jobs`). */
+function tasksOutside(eb: ExpressionBuilder<Database, 'jobs'>, scope: Selector) {
+  return eb
+    .selectFrom('job_tasks')
+    .select('job_tasks.device_id')
+    .whereRef('job_tasks.job_id', '=', 'jobs.id')
+    .where(
+      'job_tasks.device_id',
+      'not in',
+      eb
+        .selectFrom('devices')
+        .select('devices.id')
+        .where((d) => deviceSelectorCondition(d as unknown as ExpressionBuilder<Database, 'devices'>, scope)),
+    );
 }

@@ -208,6 +208,49 @@ export interface ScheduleFiringsTable {
   error: string | null;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  role: string;
+  /** Label selector the key is limited to; null = the whole fleet. */
+  scope: string | null;
+  /** The first characters of the key, to recognise it in lists. */
+  prefix: string;
+  /** SHA-256 of the whole key, hex. The key itself is never stored. */
+  hash: string;
+  /** How it was made: api, cli, bootstrap (generated at first start) or env (ADMIN_API_KEY). */
+  source: string;
+  created_at: string;
+  created_by: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
+}
+
+/** Append-only (database triggers refuse UPDATE and DELETE). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  key_id: string | null;
+  key_name: string | null;
+  method: string;
+  /** The route pattern, e.g. `/v1/devices/:id`. */
+  route: string;
+  /** The path asked for, without query string. */
+  path: string;
+  status: number;
+  /** JSON array of the device ids the request named. */
+  device_ids: string | null;
+  job_id: string | null;
+  /** JSON object with a few facts about the outcome (never request bodies). */
+  detail: string | null;
+  ip: string | null;
+}
+
+export interface AuditDevicesTable {
+  audit_id: number;
+  device_id: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   device_labels: DeviceLabelsTable;
@@ -223,4 +266,7 @@ export interface Database {
   schedules: SchedulesTable;
   schedule_runs: ScheduleRunsTable;
   schedule_firings: ScheduleFiringsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  audit_devices: AuditDevicesTable;
 }

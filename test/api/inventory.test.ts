@@ -14,7 +14,7 @@ describe('inventory through the API', () => {
   const importCsv = (csv: string, mode = 'create') =>
     fetch(`${svc.url}/v1/devices/import?mode=${mode}`, {
       method: 'POST',
-      headers: { 'content-type': 'text/csv' },
+      headers: { ...svc.headers, 'content-type': 'text/csv' },
       body: csv,
     }).then(async (r) => ({
       status: r.status,
@@ -83,7 +83,7 @@ describe('inventory through the API', () => {
   it('accepts a JSON array too, with the same checks', async () => {
     const res = await fetch(`${svc.url}/v1/devices/import`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...svc.headers, 'content-type': 'application/json' },
       body: JSON.stringify([
         { name: 'json-1', vendor: 'videon', host: '10.99.0.1', port: 2020, labels: { site: 'oslo' } },
         { name: 'json-2', vendor: 'videon' },

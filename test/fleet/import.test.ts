@@ -95,21 +95,20 @@ describe('parseCsvImport()', () => {
       'b,videon,not a host,,,,,,,', // 3
       'c,videon,h3,http,,,,,,', // 4
       'd,videon,h4,,,,site;vendor=x,,,', // 5
-      'e,videon,h5,,,,,,pin,', // 6
+      'e,videon,h5,,,,,,pin,', // 6: valid, trust on first use
       'f,videon,h6,,,,,,off,aa:bb', // 7
       'g,videon,h7,,,,,,pin,zz', // 8
       'h,videon,h8,,,,,,tls,', // 9
       'i,teradek-prism,h9,,,,,,,', // 10: no default port known
     ].join('\n');
     const { rows, errors } = parseCsvImport(csv, opts);
-    expect(rows).toEqual([]);
+    expect(rows.map((r) => [r.name, r.tls])).toEqual([['e', { mode: 'pin' }]]);
     expect(errors.map((e) => [e.row, e.field])).toEqual([
       [2, 'name'],
       [3, 'host'],
       [4, 'port'],
       [5, 'labels'],
       [5, 'labels'],
-      [6, 'tls_fingerprint'],
       [7, 'tls_fingerprint'],
       [8, 'tls_fingerprint'],
       [9, 'tls_mode'],

@@ -1,4 +1,6 @@
 /** A minimal Server-Sent Events reader for tests (real HTTP, parses id/event/data). */
+import { bearer, TEST_ADMIN_KEY } from './service.js';
+
 export interface SseMessage {
   readonly id: number;
   readonly event: string;
@@ -16,7 +18,8 @@ export interface SseClient {
 export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const controller = new AbortController();
   const res = await fetch(url, {
-    headers: { accept: 'text/event-stream', ...headers },
+    // The test services' admin key unless the caller gives its own `authorization`.
+    headers: { accept: 'text/event-stream', ...bearer(TEST_ADMIN_KEY), ...headers },
     signal: controller.signal,
   });
   if (res.status !== 200 || !res.body) throw new Error(`SSE ${url}: HTTP ${res.status} ${await res.text()}`);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SimFleet, startSimFleet } from '../../drivers/sim/fleet.js';
+import { TEST_ADMIN_KEY, TEST_DEVICE_NETWORKS } from '../helpers/service.js';
 import { dropSchema, TEST_DATABASE_URL } from '../helpers/store.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -80,9 +81,11 @@ async function stopProcess(p: ServiceProcess | undefined): Promise<void> {
 async function call(url: string, method: string, path: string, body?: unknown, type = 'application/json') {
   const res = await fetch(`${url}${path}`, {
     method,
-    ...(body !== undefined
-      ? { headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) }
-      : {}),
+    headers: {
+      authorization: `Bearer ${TEST_ADMIN_KEY}`,
+      ...(body !== undefined ? { 'content-type': type } : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
@@ -108,6 +111,8 @@ describe('two service processes on one PostgreSQL database', () => {
       DATABASE_URL: TEST_DATABASE_URL,
       DATABASE_SCHEMA: schema,
       SECRET_KEY: randomBytes(32).toString('base64'),
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      ALLOW_DEVICE_NETWORKS: TEST_DEVICE_NETWORKS,
       LOG_LEVEL: 'debug',
       POLL_INTERVAL_MS: '600000',
     };

@@ -92,6 +92,8 @@ class PrismDriver implements EncoderDriver {
       timeoutMs: ctx.timeoutMs,
       credentials: ctx.endpoint.credentials ?? DEFAULT_CREDENTIALS,
       checkAddress: ctx.checkAddress,
+      lookup: ctx.lookup,
+      onFirstCertificate: ctx.onFirstCertificate,
       stateTopics: STATE_TOPICS,
     });
   }

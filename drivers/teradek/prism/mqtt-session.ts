@@ -9,11 +9,12 @@
  * call against it should fail fast and retryably so the engine's backoff decides when to try again.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClientRequestArgs } from 'node:http';
-import { isIP } from 'node:net';
+import type { ClientRequestArgs, IncomingMessage } from 'node:http';
+import { isIP, type LookupFunction } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { connect, type MqttClient } from 'mqtt';
-import type { ClientOptions } from 'ws';
+import { type ClientOptions, WebSocket } from 'ws';
 import {
   type Credentials,
   DeviceAuthError,
@@ -25,7 +26,7 @@ import {
   DeviceUnreachableError,
   isDeviceError,
 } from '../../contract.js';
-import { guardedLookup, parseWire, type WireSchema } from '../../http.js';
+import { CertificatePin, guardedLookup, parseWire, peerFingerprint, type WireSchema } from '../../http.js';
 
 export interface MqttSessionOptions {
   readonly endpoint: DeviceEndpoint;
@@ -36,6 +37,10 @@ export interface MqttSessionOptions {
   readonly timeoutMs: number;
   readonly credentials: Credentials;
   readonly checkAddress?: (address: string) => void;
+  /** Resolves host names (default: the system resolver); every answer passes `checkAddress`. */
+  readonly lookup?: LookupFunction;
+  /** Trust on first use: told the fingerprint of the first certificate of a `pin` device without one. */
+  readonly onFirstCertificate?: (fingerprint256: string) => void;
   /** Retained topics subscribed on every connect and cached. */
   readonly stateTopics: readonly string[];
 }
@@ -89,13 +94,19 @@ export class MqttSession {
   private readonly stateTopics: ReadonlySet<string>;
   private lastStamp = 0;
   private ended = false;
+  private readonly pin: CertificatePin | undefined;
 
   constructor(private readonly opts: MqttSessionOptions) {
     const { endpoint } = opts;
     this.ref = { deviceId: endpoint.id, vendor: endpoint.vendor };
     this.stateTopics = new Set(opts.stateTopics);
     const host = bareHost(endpoint.host);
-    this.url = `ws://${isIP(host) === 6 ? `[${host}]` : host}:${endpoint.port ?? opts.defaultPort}${opts.path}`;
+    const secure = endpoint.tls && endpoint.tls.mode !== 'off';
+    this.url = `${secure ? 'wss' : 'ws'}://${isIP(host) === 6 ? `[${host}]` : host}:${endpoint.port ?? opts.defaultPort}${opts.path}`;
+    this.pin =
+      endpoint.tls?.mode === 'pin'
+        ? new CertificatePin(endpoint.tls.fingerprint256, opts.onFirstCertificate)
+        : undefined;
   }
 
   /** Opens the session now (other calls do it on demand). Throws DeviceAuthError on a refused login. */
@@ -200,11 +211,13 @@ export class MqttSession {
     return new Promise<Connection>((resolve, reject) => {
       let wsOptions: ClientOptions & Pick<ClientRequestArgs, 'lookup'>;
       try {
-        wsOptions = { handshakeTimeout: timeoutMs + 1000, ...this.addressGuard() };
+        wsOptions = { handshakeTimeout: timeoutMs + 1000, ...this.tlsOptions(), ...this.addressGuard() };
       } catch (err) {
         reject(this.translate(err));
         return;
       }
+      // A certificate refused by the pin; the socket is cut, and this is why.
+      let pinRefusal: Error | undefined;
       const client = connect(this.url, {
         username: credentials.username,
         password: credentials.password,
@@ -219,6 +232,17 @@ export class MqttSession {
         // Longer than our own limit, so a slow device is reported by our timer as a timeout.
         connectTimeout: timeoutMs + 1000,
         wsOptions,
+        // Our own socket, to see the certificate before the MQTT session starts (pinning).
+        createWebsocket: (url: string, protocols: string[]) => {
+          const ws = new WebSocket(url, protocols, wsOptions);
+          if (this.pin) {
+            ws.on('upgrade', (res: IncomingMessage) => {
+              pinRefusal = this.pin?.check(peerFingerprint(res.socket as TLSSocket));
+              if (pinRefusal) ws.terminate();
+            });
+          }
+          return ws;
+        },
       });
       const conn: Connection = {
         client,
@@ -247,9 +271,10 @@ export class MqttSession {
         streamError = err;
       });
       // An 'error' without a listener would throw; after the handshake both events mean the link is gone.
-      client.on('error', (err) => (done ? this.dropped(conn) : fail(this.translate(err))));
+      client.on('error', (err) => (done ? this.dropped(conn) : fail(this.translate(pinRefusal ?? err))));
       client.on('close', () => {
         if (done) this.dropped(conn);
+        else if (pinRefusal) fail(this.translate(pinRefusal));
         else if (streamError) fail(this.translate(streamError));
         else
           fail(
@@ -276,6 +301,16 @@ export class MqttSession {
     });
   }
 
+  /** Certificate checks for `wss`: a CA or the system's for `verify`; pinned or none otherwise. */
+  private tlsOptions(): Pick<ClientOptions, 'rejectUnauthorized' | 'ca'> {
+    const tls = this.opts.endpoint.tls;
+    if (!tls || tls.mode === 'off') return {};
+    return {
+      rejectUnauthorized: tls.mode === 'verify',
+      ...(tls.mode === 'verify' && tls.ca ? { ca: tls.ca } : {}),
+    };
+  }
+
   /** SSRF guard: IP literals are checked now; names are checked for every address they resolve to. */
   private addressGuard(): Pick<ClientRequestArgs, 'lookup'> {
     const check = this.opts.checkAddress;
@@ -285,7 +320,7 @@ export class MqttSession {
       check(host);
       return {};
     }
-    return { lookup: guardedLookup(check) };
+    return { lookup: guardedLookup(check, this.opts.lookup) };
   }
 
   private onMessage(conn: Connection, topic: string, payload: Buffer): void {
@@ -380,6 +415,9 @@ export class MqttSession {
       if (AUTH_RETURN_CODES.has(code)) return new DeviceAuthError(this.ref, `login refused: ${message}`);
       if (code === 3) return new DeviceUnreachableError(this.ref, message, { cause: err });
       return new DeviceProtocolError(this.ref, `broker refused the session: ${message}`);
+    }
+    if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.includes('CERT'))) {
+      return new DeviceAuthError(this.ref, `TLS certificate not trusted: ${message}`, { cause: err });
     }
     if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
       return new DeviceTimeoutError(this.ref, `${code}: ${message}`, { cause: err });

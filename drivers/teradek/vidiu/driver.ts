@@ -140,6 +140,8 @@ class VidiuDriver implements EncoderDriver {
       timeoutMs: ctx.timeoutMs,
       dispatcher: ctx.dispatcher,
       checkAddress: ctx.checkAddress,
+      lookup: ctx.lookup,
+      onFirstCertificate: ctx.onFirstCertificate,
       session: vidiuSession(ref, ctx.endpoint.credentials ?? DEFAULT_CREDENTIALS),
     });
   }

@@ -7,10 +7,12 @@ import { DeviceCreate, DevicePatchBody, type Inventory } from '../../fleet/inven
 import { JobRecord, TaskRecord } from '../../fleet/jobs/model.js';
 import { ObservedState } from '../../fleet/observed.js';
 import type { StatusTracker } from '../../fleet/status-tracker.js';
+import { noteAudit } from '../../security/audit-trail.js';
+import { scopeOf } from '../../security/auth.js';
 import { ApiError, taskErrorReply } from '../errors.js';
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
-import { ConfigView, DeviceView, deviceView, maskConfig } from '../views.js';
+import { ConfigView, DeviceView, deviceView, maskConfig, tlsFlag } from '../views.js';
 import { errors, etag, IdParams, ifMatch } from './common.js';
 
 /** 10,000 rows of CSV are ~1 MB; JSON with labels a few MB. */
@@ -78,6 +80,8 @@ const DeviceSummary = Type.Object({
   stream: Type.String(),
   sync: Type.String(),
   alerts: Type.Integer(),
+  /** Set when TLS certificate checks are off for this device. */
+  tlsWarning: Type.Optional(Type.String()),
   version: Type.Integer(),
 });
 
@@ -88,6 +92,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   app.post(
     '/v1/devices',
     {
+      config: { permission: 'devices:manage' },
       schema: {
         operationId: 'createDevice',
         summary: 'Add a device to the inventory (the device is not contacted)',
@@ -97,7 +102,8 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const detail = await inventory.create(request.body);
+      const detail = await inventory.create(request.body, scopeOf(request));
+      noteAudit(request, { deviceIds: [detail.device.id] });
       reply
         .code(201)
         .header('etag', etag(detail.device.version))
@@ -109,6 +115,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   app.get(
     '/v1/devices',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'listDevices',
         summary: 'List devices (cursor pages; never includes secrets)',
@@ -119,7 +126,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
     },
     async (request) => {
       const { q, ...query } = request.query;
-      const page = await inventory.list({ ...query, ...(q ? { text: q } : {}) });
+      const page = await inventory.list({ ...query, ...(q ? { text: q } : {}) }, scopeOf(request));
       return {
         items: page.items.map((d) => {
           const s = tracker.get(d.id);
@@ -134,6 +141,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
             stream: s.stream,
             sync: s.sync,
             alerts: s.alerts.length,
+            ...tlsFlag(d.tls),
             version: d.version,
           };
         }),
@@ -155,6 +163,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
     scope.post(
       '/v1/devices/import',
       {
+        config: { permission: 'devices:manage' },
         schema: {
           operationId: 'importDevices',
           summary: 'Bulk import up to 10,000 devices from CSV or a JSON array',
@@ -176,7 +185,14 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
       async (request) => {
         const csv = String(request.headers['content-type'] ?? '').startsWith('text/csv');
-        return inventory.import(request.body, csv ? 'csv' : 'json', request.query.mode);
+        const result = await inventory.import(
+          request.body,
+          csv ? 'csv' : 'json',
+          request.query.mode,
+          scopeOf(request),
+        );
+        noteAudit(request, { detail: { created: result.created, updated: result.updated } });
+        return result;
       },
     );
   });
@@ -184,6 +200,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   app.get(
     '/v1/devices/:id',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'getDevice',
         summary: 'A device: inventory, effective desired config, observed status',
@@ -193,7 +210,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const detail = await inventory.get(request.params.id);
+      const detail = await inventory.get(request.params.id, scopeOf(request));
       reply.header('etag', etag(detail.device.version));
       return deviceView(detail.device, { ...detail, status: tracker.get(detail.device.id) });
     },
@@ -202,6 +219,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   app.patch(
     '/v1/devices/:id',
     {
+      config: { permission: 'devices:manage' },
       schema: {
         operationId: 'updateDevice',
         summary: 'Change a device (send If-Match with its ETag to refuse a stale write)',
@@ -212,7 +230,12 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const detail = await inventory.update(request.params.id, request.body, ifMatch(request));
+      const detail = await inventory.update(
+        request.params.id,
+        request.body,
+        ifMatch(request),
+        scopeOf(request),
+      );
       reply.header('etag', etag(detail.device.version));
       return deviceView(detail.device, { ...detail, status: tracker.get(detail.device.id) });
     },
@@ -221,6 +244,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   app.delete(
     '/v1/devices/:id',
     {
+      config: { permission: 'devices:manage' },
       schema: {
         operationId: 'deleteDevice',
         summary: 'Remove a device from the inventory',
@@ -230,7 +254,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     },
     async (request, reply) => {
-      await inventory.remove(request.params.id);
+      await inventory.remove(request.params.id, scopeOf(request));
       reply.code(204);
       return null;
     },
@@ -239,6 +263,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   app.put(
     '/v1/devices/:id/config',
     {
+      config: { permission: 'devices:operate' },
       schema: {
         operationId: 'setDeviceConfig',
         summary:
@@ -251,7 +276,14 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     },
     async (request, reply) => {
-      const outcome = await operations.setConfig(request.params.id, request.body, request.query.wait * 1000);
+      await inventory.get(request.params.id, scopeOf(request));
+      const outcome = await operations.setConfig(
+        request.params.id,
+        request.body,
+        request.query.wait * 1000,
+        request.principal?.keyId,
+      );
+      noteAudit(request, { jobId: outcome.job.id });
       const done = await respond(outcome, reply);
       if (!done) return { job: outcome.job };
       const config = await operations.readConfig(request.params.id).catch(() => undefined);
@@ -263,6 +295,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
     app.post(
       `/v1/devices/:id/${action}`,
       {
+        config: { permission: action === 'reboot' ? 'devices:reboot' : 'devices:operate' },
         schema: {
           operationId: `${action}Device`,
           summary: `${action[0]!.toUpperCase()}${action.slice(1)} one device (a one-device job the call waits for)`,
@@ -273,7 +306,14 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         },
       },
       async (request, reply) => {
-        const outcome = await operations.act(request.params.id, action, request.query.wait * 1000);
+        await inventory.get(request.params.id, scopeOf(request));
+        const outcome = await operations.act(
+          request.params.id,
+          action,
+          request.query.wait * 1000,
+          request.principal?.keyId,
+        );
+        noteAudit(request, { jobId: outcome.job.id });
         return (await respond(outcome, reply)) ?? { job: outcome.job };
       },
     );
@@ -282,6 +322,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   app.get(
     '/v1/devices/:id/status',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'getDeviceStatus',
         summary: 'Observed status (last poll); `fresh=true` polls the device now',
@@ -292,8 +333,8 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => {
+      await inventory.get(request.params.id, scopeOf(request));
       if (request.query.fresh) return operations.freshStatus(request.params.id);
-      await inventory.get(request.params.id);
       return tracker.get(request.params.id);
     },
   );

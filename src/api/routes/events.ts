@@ -7,6 +7,7 @@ import type { EventFeed } from '../../fleet/event-feed.js';
 import { FLEET_EVENT_TYPES, type FleetEventType } from '../../fleet/events.js';
 import { selectorOf } from '../../fleet/inventory.js';
 import { type Labelled, matches, type Selector } from '../../fleet/selector.js';
+import { scopeOf } from '../../security/auth.js';
 import type { StoredEvent } from '../../store/events.js';
 import { BadRequestError } from '../errors.js';
 import type { Api } from '../server.js';
@@ -20,11 +21,17 @@ const HEARTBEAT_MS = 15_000;
 
 export function eventRoutes(
   app: Api,
-  deps: { feed: EventFeed; deviceOf: (id: string) => Labelled | undefined },
+  deps: {
+    feed: EventFeed;
+    deviceOf: (id: string) => Labelled | undefined;
+    /** Whether a job lies wholly within a scope (for keys limited to some devices). */
+    jobInScope: (jobId: string, scope: Selector) => Promise<boolean>;
+  },
 ): void {
   app.get(
     '/v1/events',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'streamEvents',
         summary: 'Live fleet events (Server-Sent Events), resumable with Last-Event-ID',
@@ -65,6 +72,11 @@ export function eventRoutes(
         return !!device && matches(selector, device);
       };
 
+      // HEAD (fastify answers it with this handler) gets the headers, not a stream that never ends.
+      if (request.method === 'HEAD') {
+        reply.type('text/event-stream; charset=utf-8');
+        return '';
+      }
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -76,6 +88,35 @@ export function eventRoutes(
       raw.write(': connected\n\n');
       let lastId = resumeFrom ?? 0;
       let closed = false;
+      // A scoped key sees events of its devices and of jobs wholly within its scope, nothing else.
+      const scope = scopeOf(request);
+      const jobVisible = new Map<string, Promise<boolean>>();
+      const inScope = async (e: StoredEvent): Promise<boolean> => {
+        if (!scope) return true;
+        if (e.deviceId) {
+          const device = deps.deviceOf(e.deviceId);
+          return !!device && matches(scope, device);
+        }
+        if (!e.jobId) return false;
+        let visible = jobVisible.get(e.jobId);
+        if (!visible) {
+          visible = deps.jobInScope(e.jobId, scope).catch(() => false);
+          jobVisible.set(e.jobId, visible);
+        }
+        return visible;
+      };
+      // Scope checks may wait for the store; a chain keeps events in order meanwhile.
+      let chain = Promise.resolve();
+      const deliver = (e: StoredEvent): Promise<void> => {
+        if (!scope) {
+          send(e);
+          return chain;
+        }
+        chain = chain.then(async () => {
+          if (await inScope(e)) send(e);
+        });
+        return chain;
+      };
       const send = (e: StoredEvent) => {
         if (closed || e.id <= lastId || !wanted(e)) return;
         lastId = e.id;
@@ -94,7 +135,10 @@ export function eventRoutes(
       // Subscribe first and hold live events while the backlog is replayed, so nothing falls between.
       const held: StoredEvent[] = [];
       let replaying = resumeFrom !== undefined;
-      const unsubscribe = deps.feed.subscribe((e) => (replaying ? held.push(e) : send(e)));
+      const unsubscribe = deps.feed.subscribe((e) => {
+        if (replaying) held.push(e);
+        else void deliver(e);
+      });
       const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
       const close = () => {
         closed = true;
@@ -107,12 +151,12 @@ export function eventRoutes(
         try {
           for (;;) {
             const page = await deps.feed.replay(lastId, 1000, types);
-            for (const e of page) send(e);
+            for (const e of page) await deliver(e);
             if (page.length < 1000 || closed) break;
           }
         } finally {
           replaying = false;
-          for (const e of held) send(e);
+          for (const e of held) void deliver(e);
         }
       }
     },

@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FleetMonitor } from '../../fleet/monitor.js';
 import type { StatusTracker } from '../../fleet/status-tracker.js';
+import { inScope } from '../../security/auth.js';
 import type { Api } from '../server.js';
 
 const Counts = Type.Record(Type.String(), Type.Integer());
@@ -10,6 +11,7 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
   app.get(
     '/v1/fleet/summary',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'fleetSummary',
         summary: 'Counts by vendor × connectivity / stream / sync, open alerts and drifted devices',
@@ -44,7 +46,7 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
         },
       },
     },
-    async () => {
+    async (request) => {
       const byVendor: Record<
         string,
         {
@@ -63,6 +65,7 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
         counts[key] = (counts[key] ?? 0) + 1;
       };
       for (const d of deps.monitor.allDevices()) {
+        if (!inScope(request, d)) continue;
         devices++;
         const s = deps.tracker.get(d.id);
         byVendor[d.vendor] ??= { total: 0, connectivity: {}, stream: {}, sync: {} };

@@ -1,15 +1,24 @@
 /** Liveness and metrics. */
 import { Type } from '@sinclair/typebox';
+import type { PublicEndpoint } from '../../config.js';
 import type { Metrics } from '../../metrics.js';
 import type { Api } from '../server.js';
 
 export function healthRoutes(
   app: Api,
-  deps: { metrics: Metrics; check: () => Promise<Record<string, unknown>> },
+  deps: {
+    metrics: Metrics;
+    check: () => Promise<Record<string, unknown>>;
+    /** Endpoints that answer without an API key (PUBLIC_ENDPOINTS). */
+    publicEndpoints: ReadonlySet<PublicEndpoint>;
+  },
 ): void {
+  const access = (endpoint: PublicEndpoint) =>
+    deps.publicEndpoints.has(endpoint) ? 'public' : 'service:read';
   app.get(
     '/healthz',
     {
+      config: { permission: access('healthz') },
       schema: {
         operationId: 'health',
         summary: 'Service health (store reachable)',
@@ -39,6 +48,7 @@ export function healthRoutes(
   app.get(
     '/metrics',
     {
+      config: { permission: access('metrics') },
       schema: {
         operationId: 'metrics',
         summary: 'Prometheus metrics (text exposition format)',

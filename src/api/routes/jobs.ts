@@ -1,8 +1,11 @@
 /** /v1/jobs: one action on many devices, with dry-run, canary, failure budget, cancel, idempotency. */
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { JobEngine } from '../../fleet/jobs/engine.js';
 import { JobRecord, JobRequest, JobState, TaskRecord, TaskState } from '../../fleet/jobs/model.js';
 import type { JobRepo } from '../../fleet/jobs/repo.js';
+import { noteAudit } from '../../security/audit-trail.js';
+import { requirePermission, scopeOf } from '../../security/auth.js';
 import { NotFoundError } from '../errors.js';
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
@@ -11,10 +14,19 @@ import { errors, IdParams } from './common.js';
 export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }): void {
   const { engine, repo } = deps;
   const tags = ['jobs'];
+  /** The job of `:id`, if it exists for the caller (a scoped key sees only jobs within its scope). */
+  const visibleJob = async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    const job = await repo.get(request.params.id);
+    const scope = scopeOf(request);
+    if (!job || (scope && !(await repo.inScope(job.id, scope))))
+      throw new NotFoundError('job', request.params.id);
+    return job;
+  };
 
   app.post(
     '/v1/jobs',
     {
+      config: { permission: 'devices:operate' },
       schema: {
         operationId: 'createJob',
         summary: 'Run an action (apply, start, stop, reboot) on many devices',
@@ -29,8 +41,15 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
       },
     },
     async (request, reply) => {
+      if (request.body.action === 'reboot') requirePermission(request, 'devices:reboot');
       const key = request.headers['idempotency-key'];
-      const job = await engine.submit(request.body, { ...(key ? { idempotencyKey: key } : {}) });
+      const scope = scopeOf(request);
+      const job = await engine.submit(request.body, {
+        ...(key ? { idempotencyKey: key } : {}),
+        ...(request.principal ? { createdBy: request.principal.keyId } : {}),
+        ...(scope ? { scope } : {}),
+      });
+      noteAudit(request, { jobId: job.id, detail: { action: job.action, devices: job.counts.total } });
       reply.code(202).header('location', `/v1/jobs/${job.id}`);
       return job;
     },
@@ -39,6 +58,7 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
   app.get(
     '/v1/jobs',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'listJobs',
         summary: 'Jobs, newest first',
@@ -51,12 +71,16 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
         response: { 200: pageOf(Type.Ref(JobRecord)), ...errors(400) },
       },
     },
-    async (request) => repo.list(request.query),
+    async (request) => {
+      const scope = scopeOf(request);
+      return repo.list({ ...request.query, ...(scope ? { scope } : {}) });
+    },
   );
 
   app.get(
     '/v1/jobs/:id',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'getJob',
         summary: 'A job: state, counts per outcome, timings, and its first per-device results',
@@ -78,8 +102,7 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
       },
     },
     async (request) => {
-      const job = await repo.get(request.params.id);
-      if (!job) throw new NotFoundError('job', request.params.id);
+      const job = await visibleJob(request);
       if (request.query.results === 'none') return { job, results: [], moreResults: false };
       const page = await repo.tasks(job.id, {
         limit: 100,
@@ -92,6 +115,7 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
   app.get(
     '/v1/jobs/:id/tasks',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'listJobTasks',
         summary: 'Per-device results of a job (attempt history, error type and message, changes)',
@@ -106,7 +130,7 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
       },
     },
     async (request) => {
-      if (!(await repo.get(request.params.id))) throw new NotFoundError('job', request.params.id);
+      await visibleJob(request);
       return repo.tasks(request.params.id, request.query);
     },
   );
@@ -114,6 +138,7 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
   app.post(
     '/v1/jobs/:id/cancel',
     {
+      config: { permission: 'devices:operate' },
       schema: {
         operationId: 'cancelJob',
         summary: 'Stop scheduling devices; operations in flight finish cleanly',
@@ -123,6 +148,8 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
       },
     },
     async (request, reply) => {
+      await visibleJob(request);
+      noteAudit(request, { jobId: request.params.id });
       const job = await engine.cancel(request.params.id);
       if (!job) throw new NotFoundError('job', request.params.id);
       reply.code(202);

@@ -41,6 +41,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
   app.post(
     '/v1/profiles',
     {
+      config: { permission: 'profiles:manage' },
       schema: {
         operationId: 'createProfile',
         summary: 'Create a profile',
@@ -59,6 +60,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
   app.get(
     '/v1/profiles',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'listProfiles',
         summary: 'List profiles',
@@ -76,6 +78,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
   app.get(
     '/v1/profiles/:id',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'getProfile',
         summary: 'A profile, by id or name',
@@ -94,6 +97,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
   app.put(
     '/v1/profiles/:id',
     {
+      config: { permission: 'profiles:manage' },
       schema: {
         operationId: 'updateProfile',
         summary: 'Change a profile (new version; send If-Match to refuse a stale write)',
@@ -114,6 +118,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
   app.get(
     '/v1/profiles/:id/versions',
     {
+      config: { permission: 'fleet:read' },
       schema: {
         operationId: 'listProfileVersions',
         summary: 'Every version of a profile, newest first',
@@ -149,6 +154,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
   app.delete(
     '/v1/profiles/:id',
     {
+      config: { permission: 'profiles:manage' },
       schema: {
         operationId: 'deleteProfile',
         summary: 'Delete a profile no device follows',

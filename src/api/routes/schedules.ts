@@ -22,6 +22,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.post(
     '/v1/schedules',
     {
+      config: { permission: 'schedules:manage' },
       schema: {
         operationId: 'createSchedule',
         summary: 'Schedule a broadcast (one-shot or recurring) on a set of devices',
@@ -45,6 +46,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.get(
     '/v1/schedules',
     {
+      config: { permission: 'schedules:read' },
       schema: {
         operationId: 'listSchedules',
         summary: 'Schedules, by name',
@@ -58,6 +60,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.get(
     '/v1/schedules/:id',
     {
+      config: { permission: 'schedules:read' },
       schema: {
         operationId: 'getSchedule',
         summary: 'A schedule and its next run',
@@ -76,6 +79,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.patch(
     '/v1/schedules/:id',
     {
+      config: { permission: 'schedules:manage' },
       schema: {
         operationId: 'updateSchedule',
         summary: 'Change a schedule (runs already under way keep their times)',
@@ -95,6 +99,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.delete(
     '/v1/schedules/:id',
     {
+      config: { permission: 'schedules:manage' },
       schema: {
         operationId: 'deleteSchedule',
         summary: 'Delete a schedule (refused while one of its runs is live)',
@@ -113,6 +118,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.get(
     '/v1/schedules/:id/runs',
     {
+      config: { permission: 'schedules:read' },
       schema: {
         operationId: 'listScheduleRuns',
         summary: 'Runs of a schedule, newest first, with each phase and its job',
@@ -136,6 +142,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.get(
     '/v1/schedules/:id/next',
     {
+      config: { permission: 'schedules:read' },
       schema: {
         operationId: 'previewScheduleRuns',
         summary: 'The next runs of a schedule (pre-roll, start, end, stop)',
@@ -153,6 +160,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
   app.get(
     '/v1/calendar',
     {
+      config: { permission: 'schedules:read' },
       schema: {
         operationId: 'getCalendar',
         summary: 'Every enabled schedule’s runs in a time window, by start',

@@ -86,6 +86,7 @@ export function webhookRoutes(
   app.post(
     '/v1/webhooks',
     {
+      config: { permission: 'webhooks:manage' },
       schema: {
         operationId: 'createWebhook',
         summary: 'Subscribe a URL to events (signed with HMAC-SHA256)',
@@ -117,6 +118,7 @@ export function webhookRoutes(
   app.get(
     '/v1/webhooks',
     {
+      config: { permission: 'webhooks:manage' },
       schema: {
         operationId: 'listWebhooks',
         summary: 'Webhook subscriptions',
@@ -130,6 +132,7 @@ export function webhookRoutes(
   app.patch(
     '/v1/webhooks/:id',
     {
+      config: { permission: 'webhooks:manage' },
       schema: {
         operationId: 'updateWebhook',
         summary: 'Change a webhook',
@@ -152,6 +155,7 @@ export function webhookRoutes(
   app.delete(
     '/v1/webhooks/:id',
     {
+      config: { permission: 'webhooks:manage' },
       schema: {
         operationId: 'deleteWebhook',
         summary: 'Remove a webhook',
@@ -171,6 +175,7 @@ export function webhookRoutes(
   app.get(
     '/v1/webhooks/:id/deliveries',
     {
+      config: { permission: 'webhooks:manage' },
       schema: {
         operationId: 'listWebhookDeliveries',
         summary: 'Delivery log of a webhook, newest first',

@@ -17,6 +17,7 @@ import { runPlan } from '../device-plan.js';
 import { effectiveConfig } from '../effective-config.js';
 import type { EventSink } from '../events.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../retry.js';
+import type { Selector } from '../selector.js';
 import { type Attempt, type TaskError, toTaskError } from '../task-error.js';
 import {
   emptyCounts,
@@ -56,6 +57,8 @@ export interface SubmitContext {
   readonly origin?: JobOrigin;
   readonly createdBy?: string;
   readonly idempotencyKey?: string;
+  /** The caller's device scope: devices outside it are neither selected nor accepted by id. */
+  readonly scope?: Selector;
 }
 
 const validateConfig = bodyValidator<EncoderConfig>(EncoderConfig, 'config');
@@ -118,6 +121,7 @@ export class JobEngine {
     const devices = await this.opts.devices.resolve({
       selector: request.selector,
       deviceIds: request.deviceIds,
+      ...(ctx.scope ? { scope: ctx.scope } : {}),
     });
     if (!devices.length)
       throw new BadRequestError('the selector matches no device', [

@@ -5,6 +5,7 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { DeviceEndpoint, EncoderConfig } from '../../../drivers/contract.js';
+import type { Selector } from '../selector.js';
 import type { Attempt, TaskError } from '../task-error.js';
 import type {
   ConfigChangeView,
@@ -92,7 +93,18 @@ export interface JobRepo {
     createdBy?: string,
   ): Promise<{ job: JobRecord; requestHash?: string } | undefined>;
   get(id: string): Promise<JobRecord | undefined>;
-  list(filter: { state?: JobState; cursor?: string; limit: number }): Promise<Page<JobRecord>>;
+  /** With `scope`: only jobs whose every device matches it (see `inScope`). */
+  list(filter: {
+    state?: JobState;
+    cursor?: string;
+    limit: number;
+    scope?: Selector;
+  }): Promise<Page<JobRecord>>;
+  /**
+   * Whether a caller limited to `scope` may see this job: every device it worked on still exists
+   * and matches the scope (a job that also touched other devices would show them).
+   */
+  inScope(jobId: string, scope: Selector): Promise<boolean>;
   tasks(
     jobId: string,
     filter: { state?: TaskState; cursor?: string; limit: number },
@@ -122,7 +134,11 @@ export interface JobDevice {
 
 export interface JobDevices {
   /** The devices a job names. Throws a 400-class error for a bad selector or unknown ids. */
-  resolve(target: { selector?: string; deviceIds?: readonly string[] }): Promise<JobDevice[]>;
+  resolve(target: {
+    selector?: string;
+    deviceIds?: readonly string[];
+    scope?: Selector;
+  }): Promise<JobDevice[]>;
   /** A profile by id or name. Throws a 404-class error when missing. */
   profile(idOrName: string): Promise<{ id: string; name: string; config: JobConfig }>;
   /** Connection details (with credentials) for the given devices; missing ids are absent. */

@@ -7,6 +7,7 @@ import { inventory } from './001-inventory.js';
 import { jobs } from './002-jobs.js';
 import { eventsWebhooks } from './003-events-webhooks.js';
 import { schedules } from './004-schedules.js';
+import { security } from './005-security.js';
 import type { Dialect } from './dialect.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -15,5 +16,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '002-jobs': jobs(),
     '003-events-webhooks': eventsWebhooks(dialect),
     '004-schedules': schedules(),
+    '005-security': security(dialect),
   };
 }
