@@ -19,6 +19,7 @@ import { profileRoutes } from './api/routes/profiles.js';
 import { webhookRoutes } from './api/routes/webhooks.js';
 import { type Api, createServer } from './api/server.js';
 import type { Config } from './config.js';
+import { DesiredConfigs } from './fleet/desired-config.js';
 import { DeviceLanes } from './fleet/device-lanes.js';
 import { DeviceOperations } from './fleet/device-operations.js';
 import { EventFeed } from './fleet/event-feed.js';
@@ -30,6 +31,7 @@ import { FleetMonitor } from './fleet/monitor.js';
 import { Poller } from './fleet/poller.js';
 import { StatusTracker } from './fleet/status-tracker.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
+import { nanoStreamHosts } from './ingest/nanostream-target.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { loadSecretKeys } from './security/secrets.js';
@@ -143,7 +145,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   const devices = storeJobDevices(store);
+  const configs = new DesiredConfigs(nanoStreamHosts(config));
   const engine = new JobEngine({
+    configs,
     repo: store.jobs,
     devices,
     lanes,
@@ -174,6 +178,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   monitor = new FleetMonitor({
+    configs,
     store,
     poller,
     tracker,
@@ -189,7 +194,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger: logger.child({ component: 'webhooks' }),
     deviceOf,
   });
-  const inventory = new Inventory(store.devices, store.profiles, () => void monitor?.refresh());
+  const inventory = new Inventory(store.devices, store.profiles, configs, () => void monitor?.refresh());
   const operations = new DeviceOperations({
     engine,
     store,

@@ -34,6 +34,29 @@ export const ConfigSchema = Type.Object(
     CONCURRENCY: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
     /** How often every device's status is polled. */
     POLL_INTERVAL_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 10_000 }),
+
+    // nanoStream Cloud ingest (src/ingest/). Hosts are config so tests point them at loopback.
+    /** RTMP ingest URL a `nanostream` target with `ingest: 'rtmp'` expands to. */
+    NANOSTREAM_RTMP_URL: Type.String({
+      format: 'rtmp-url',
+      default: 'rtmp://bintu-stream.nanocosmos.de/live',
+    }),
+    /** SRT ingest host (caller, port 5000) without a region. */
+    NANOSTREAM_SRT_HOST: Type.String({ format: 'host', default: 'bintu-srt.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_EU: Type.String({ format: 'host', default: 'bintu-srt-eu.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_US: Type.String({ format: 'host', default: 'bintu-srt-us.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_AS: Type.String({ format: 'host', default: 'bintu-srt-as.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_SA: Type.String({ format: 'host', default: 'bintu-srt-sa.nanocosmos.de' }),
+    /** WHIP endpoint; the stream name goes with it as the key (bearer token). */
+    NANOSTREAM_WHIP_URL: Type.String({
+      format: 'http-url',
+      default: 'https://bintu-webrtc.nanocosmos.de/p/webrtc',
+    }),
+    /** A device streaming this long without a `publish` webhook for its stream is flagged `ingest: missing`. */
+    NANOSTREAM_PUBLISH_GRACE_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+    /** bintu REST API key; the bintu client (stream creation, provisioning) exists only when set. Secret. */
+    BINTU_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    BINTU_API_URL: Type.String({ format: 'http-url', default: 'https://bintu.nanocosmos.de' }),
   },
   { additionalProperties: true },
 );
@@ -41,6 +64,9 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 
 export class ConfigError extends Error {}
+
+/** Never echoed in an error message. */
+const SECRET_VARIABLES = new Set(['BINTU_API_KEY']);
 
 const validate = compileValidator<Config>(createAjv({ coerce: true }), ConfigSchema, '');
 
@@ -60,7 +86,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!result.ok) {
     const named = result.errors.map((e) => {
       const name = e.field.replace(/^\//, '');
-      return { field: name, reason: `${e.reason} (got ${JSON.stringify(raw[name] ?? '')})` };
+      const got = SECRET_VARIABLES.has(name)
+        ? `${(raw[name] ?? '').length} characters`
+        : JSON.stringify(raw[name] ?? '');
+      return { field: name, reason: `${e.reason} (got ${got})` };
     });
     throw new ConfigError(`invalid environment: ${describeErrors(named)}`);
   }

@@ -6,20 +6,17 @@
  * reach this one too.
  */
 import type { Logger } from 'pino';
-import { type DeviceEndpoint, EncoderConfig, type VendorId } from '../../drivers/contract.js';
+import type { DeviceEndpoint, VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
-import { bodyValidator } from '../api/server.js';
 import type { DeviceRecord, DeviceWithSecrets } from '../store/devices.js';
 import type { Store } from '../store/index.js';
 import type { ProfileRecord } from '../store/profiles.js';
-import { effectiveConfig } from './effective-config.js';
+import type { DesiredConfigs } from './desired-config.js';
 import type { EventHub } from './event-hub.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobRequest } from './jobs/model.js';
 import type { Poller } from './poller.js';
 import type { DesiredState, StatusTracker } from './status-tracker.js';
-
-const validConfig = bodyValidator<EncoderConfig>(EncoderConfig, 'config');
 
 export interface MonitorOptions {
   readonly store: Store;
@@ -34,6 +31,9 @@ export interface MonitorOptions {
   readonly healBackoffMs?: number;
   /** Only devices this process polls (replicas share the fleet); default all. */
   readonly owns?: (deviceId: string) => boolean;
+  readonly configs: DesiredConfigs;
+  /** Told each device's desired state after every refresh that read it, and `undefined` once it is deleted. */
+  readonly onDesired?: (deviceId: string, desired: DesiredState | undefined) => void;
 }
 
 interface HealState {
@@ -181,7 +181,9 @@ export class FleetMonitor {
     const withSecrets = await store.devices.getWithSecrets(changed.map((d) => d.id));
     for (const d of withSecrets) {
       this.devices.set(d.id, d);
-      tracker.setDesired(d.id, this.desiredOf(d));
+      const desired = this.desiredOf(d);
+      tracker.setDesired(d.id, desired);
+      this.opts.onDesired?.(d.id, desired);
       if (this.opts.owns?.(d.id) ?? true) {
         poller.upsert({
           endpoint: endpointOf(d),
@@ -199,6 +201,7 @@ export class FleetMonitor {
           this.devices.delete(id);
           poller.remove(id);
           tracker.forget(id);
+          this.opts.onDesired?.(id, undefined);
         }
       }
       const flying = await store.jobs.devicesInFlight();
@@ -212,11 +215,11 @@ export class FleetMonitor {
 
   private desiredOf(d: DeviceRecord): DesiredState {
     const profile = d.profileId ? this.profiles.get(d.profileId) : undefined;
-    const merged = effectiveConfig(profile?.config ?? d.baseConfig, d.overrides);
-    const checked = merged ? validConfig(merged) : undefined;
+    const base = profile?.config ?? d.baseConfig;
+    const checked = base || d.overrides ? this.opts.configs.resolve(base, d.overrides) : undefined;
     return {
       ...(d.desiredState ? { state: d.desiredState } : {}),
-      ...(checked?.ok ? { config: checked.value } : {}),
+      ...(checked?.ok ? { config: checked.config } : {}),
     };
   }
 

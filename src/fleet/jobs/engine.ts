@@ -8,13 +8,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { checkCapabilities, type DeviceEndpoint, EncoderConfig } from '../../../drivers/contract.js';
+import { checkCapabilities, type DeviceEndpoint, type EncoderConfig } from '../../../drivers/contract.js';
 import { getDriverModule } from '../../../drivers/index.js';
 import { ApiError, BadRequestError } from '../../api/errors.js';
-import { bodyValidator } from '../../api/server.js';
+import { shorthandFieldErrors } from '../../ingest/expand.js';
+import type { DesiredConfigs } from '../desired-config.js';
 import type { DeviceLanes } from '../device-lanes.js';
 import { runPlan } from '../device-plan.js';
-import { effectiveConfig } from '../effective-config.js';
 import type { EventSink } from '../events.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../retry.js';
 import { type Attempt, type TaskError, toTaskError } from '../task-error.js';
@@ -50,6 +50,8 @@ export interface JobEngineOptions {
   readonly maxParallelJobs?: number;
   /** Told which devices a new job will work on (they count as "applying" from now on). */
   readonly onQueued?: (deviceIds: readonly string[]) => void;
+  /** Computes each device's complete config (overrides, nanoStream shorthand) for `apply`. */
+  readonly configs: DesiredConfigs;
 }
 
 export interface SubmitContext {
@@ -57,8 +59,6 @@ export interface SubmitContext {
   readonly createdBy?: string;
   readonly idempotencyKey?: string;
 }
-
-const validateConfig = bodyValidator<EncoderConfig>(EncoderConfig, 'config');
 
 export class JobEngine {
   private readonly repo: JobRepo;
@@ -129,7 +129,10 @@ export class JobEngine {
     let pendingSeen = 0;
     const tasks: NewTask[] = devices.map((device, seq) => {
       const task = { deviceId: device.id, deviceName: device.name, vendor: device.vendor, seq };
-      const prepared = request.action === 'apply' ? prepareConfig(device.vendor, base, device.overrides) : {};
+      const prepared =
+        request.action === 'apply'
+          ? prepareConfig(this.opts.configs, device.vendor, base, device.overrides)
+          : {};
       if (prepared.error) return { ...task, canary: false, state: 'failed' as const, error: prepared.error };
       return {
         ...task,
@@ -476,7 +479,7 @@ class JobRun {
 }
 
 function checkShape(request: JobRequest): void {
-  const problems: { field: string; reason: string }[] = [];
+  const problems = shorthandFieldErrors(request.config, 'body/config');
   if (!!request.selector === !!request.deviceIds)
     problems.push({ field: 'body/selector', reason: 'give exactly one of selector and deviceIds' });
   if (request.action === 'apply') {
@@ -494,12 +497,12 @@ function checkShape(request: JobRequest): void {
 
 /** The device's complete config (job or profile config ⊕ its overrides), checked before any contact. */
 function prepareConfig(
+  configs: DesiredConfigs,
   vendor: string,
   base: JobConfig | undefined,
   overrides: unknown,
 ): { config?: EncoderConfig; error?: TaskError } {
-  const merged = effectiveConfig(base, overrides);
-  const checked = validateConfig(merged ?? {});
+  const checked = configs.resolve(base, overrides);
   if (!checked.ok) {
     return {
       error: {
@@ -510,7 +513,7 @@ function prepareConfig(
       },
     };
   }
-  const problems = checkCapabilities(getDriverModule(vendor).capabilities, checked.value);
+  const problems = checkCapabilities(getDriverModule(vendor).capabilities, checked.config);
   if (problems.length) {
     return {
       error: {
@@ -521,7 +524,7 @@ function prepareConfig(
       },
     };
   }
-  return { config: checked.value };
+  return { config: checked.config };
 }
 
 function desiredWrite(
