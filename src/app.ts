@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
+import { configRoutes } from './api/routes/configs.js';
 import { deviceRoutes } from './api/routes/devices.js';
 import { eventRoutes } from './api/routes/events.js';
 import { fleetRoutes } from './api/routes/fleet.js';
@@ -19,6 +20,7 @@ import { profileRoutes } from './api/routes/profiles.js';
 import { webhookRoutes } from './api/routes/webhooks.js';
 import { type Api, createServer } from './api/server.js';
 import type { Config } from './config.js';
+import { ConfigCheck } from './fleet/config-check.js';
 import { DesiredConfigs } from './fleet/desired-config.js';
 import { DeviceLanes } from './fleet/device-lanes.js';
 import { DeviceOperations } from './fleet/device-operations.js';
@@ -31,6 +33,8 @@ import { FleetMonitor } from './fleet/monitor.js';
 import { Poller } from './fleet/poller.js';
 import { StatusTracker } from './fleet/status-tracker.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
+import { SettingAdvisor } from './ingest/advisor.js';
+import type { DeviceFacts } from './ingest/guidance.js';
 import { nanoStreamHosts } from './ingest/nanostream-target.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -145,9 +149,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   const devices = storeJobDevices(store);
-  const configs = new DesiredConfigs(nanoStreamHosts(config));
+  const hosts = nanoStreamHosts(config);
+  const configs = new DesiredConfigs(hosts);
+  const advisor = new SettingAdvisor(hosts, (deviceId) => deviceFacts(tracker, deviceId));
   const engine = new JobEngine({
     configs,
+    advise: (items, strict) => advisor.forDevices(items, { strict }),
     repo: store.jobs,
     devices,
     lanes,
@@ -217,6 +224,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   eventRoutes(server, { feed, deviceOf });
   webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
   fleetRoutes(server, { monitor, tracker });
+  configRoutes(server, new ConfigCheck({ devices, configs, advisor }));
 
   const m = monitor;
   return {
@@ -247,5 +255,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       metrics.close();
       await store.close();
     },
+  };
+}
+
+/** What the tracker knows about a device that the setting guidance uses. */
+function deviceFacts(tracker: StatusTracker, deviceId: string): DeviceFacts {
+  const observed = tracker.get(deviceId);
+  const video = tracker.currentConfig(deviceId)?.video;
+  return {
+    ...(observed.input ? { input: observed.input } : {}),
+    streaming: observed.stream === 'streaming',
+    ...(video?.width !== undefined ? { current: { width: video.width, height: video.height } } : {}),
   };
 }

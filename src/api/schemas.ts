@@ -2,11 +2,13 @@
 import { Type } from '@sinclair/typebox';
 import { JobRecord, TaskRecord } from '../fleet/jobs/model.js';
 import { ObservedState } from '../fleet/observed.js';
+import { Guidance } from '../ingest/guidance.js';
 import { ErrorReply } from './errors.js';
 import { ConfigView, DeviceView, ProfileView, SecretView, TargetView } from './views.js';
 
 export const SHARED_SCHEMAS = [
   ErrorReply,
+  Guidance,
   SecretView,
   TargetView,
   ConfigView,

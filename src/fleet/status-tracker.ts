@@ -67,6 +67,12 @@ export class StatusTracker {
     return this.tracks.get(deviceId)?.observed ?? unknownState();
   }
 
+  /** The device's settings as it last reported them, else as we last asked for them. */
+  currentConfig(deviceId: string): DeviceConfig | undefined {
+    const track = this.tracks.get(deviceId);
+    return track?.config ?? track?.desired.config;
+  }
+
   entries(): IterableIterator<[string, { observed: ObservedState }]> {
     return this.tracks.entries();
   }

@@ -91,6 +91,8 @@ export interface JobsTable {
   cancel_requested: number;
   owner: string | null;
   lease_until: string | null;
+  /** Setting guidance (warnings, traffic estimate) computed when the job was created, JSON. */
+  guidance: string | null;
 }
 
 export interface JobTasksTable {
@@ -150,6 +152,14 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+/** The ingest-side stream created for a device (bintu), so its state can be looked up. */
+export interface IngestStreamsTable {
+  device_id: string;
+  provider: string;
+  stream_id: string;
+  created_at: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   device_labels: DeviceLabelsTable;
@@ -162,4 +172,5 @@ export interface Database {
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  ingest_streams: IngestStreamsTable;
 }

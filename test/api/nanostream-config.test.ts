@@ -82,6 +82,14 @@ describe('nanostream targets through the API', () => {
       streamKey: { set: true, last4: '0017' },
     });
     expect(JSON.stringify(patched.body)).not.toContain('STUDIO-A-000017');
+    // Encrypted at rest, like stream keys.
+    const row = await svc.app.store.db.kysely
+      .selectFrom('devices')
+      .select('overrides')
+      .where('id', '=', talon)
+      .executeTakeFirstOrThrow();
+    expect(row.overrides).not.toContain('STUDIO-A-000017');
+    expect(JSON.parse(row.overrides!).target.streamName).toMatch(/^enc:/);
 
     const job = await svc.request('POST', '/v1/jobs', {
       action: 'apply',

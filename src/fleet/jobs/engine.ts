@@ -12,6 +12,7 @@ import { checkCapabilities, type DeviceEndpoint, type EncoderConfig } from '../.
 import { getDriverModule } from '../../../drivers/index.js';
 import { ApiError, BadRequestError } from '../../api/errors.js';
 import { shorthandFieldErrors } from '../../ingest/expand.js';
+import type { Guidance } from '../../ingest/guidance.js';
 import type { DesiredConfigs } from '../desired-config.js';
 import type { DeviceLanes } from '../device-lanes.js';
 import { runPlan } from '../device-plan.js';
@@ -52,6 +53,11 @@ export interface JobEngineOptions {
   readonly onQueued?: (deviceIds: readonly string[]) => void;
   /** Computes each device's complete config (overrides, nanoStream shorthand) for `apply`. */
   readonly configs: DesiredConfigs;
+  /** Setting guidance for an `apply` job's devices, attached to the job (and blocking it when strict). */
+  readonly advise?: (
+    items: readonly { deviceId: string; config: EncoderConfig }[],
+    strict: boolean,
+  ) => Guidance;
 }
 
 export interface SubmitContext {
@@ -142,6 +148,8 @@ export class JobEngine {
       };
     });
 
+    const guidance =
+      request.action === 'apply' ? this.guidanceFor(tasks, options.strict ?? false) : undefined;
     const refused = tasks.filter((t) => t.state === 'failed').length;
     const counts = { ...emptyCounts(tasks.length), pending: tasks.length - refused, failed: refused };
     const job = {
@@ -156,6 +164,7 @@ export class JobEngine {
       ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey, requestHash } : {}),
       createdAt: new Date().toISOString(),
       counts,
+      ...(guidance ? { guidance } : {}),
     };
     await this.repo.create(
       job,
@@ -172,6 +181,25 @@ export class JobEngine {
     });
     this.wake();
     return record;
+  }
+
+  /**
+   * The guidance for the devices about to be configured.
+   * @throws ApiError 422 `setting_warnings` when strict and there is any warning: nothing is created
+   */
+  private guidanceFor(tasks: readonly NewTask[], strict: boolean): Guidance | undefined {
+    if (!this.opts.advise) return undefined;
+    const items = tasks.flatMap((t) => (t.config ? [{ deviceId: t.deviceId, config: t.config }] : []));
+    const guidance = this.opts.advise(items, strict);
+    if (strict && guidance.warnings.length) {
+      throw new ApiError(
+        422,
+        'setting_warnings',
+        `strict: ${guidance.warnings.length} setting warning(s), nothing was changed: ${guidance.warnings.map((w) => `${w.field}: ${w.message}`).join('; ')}`,
+        guidance,
+      );
+    }
+    return guidance;
   }
 
   /** Asks a job to stop scheduling devices; in-flight device operations finish cleanly. */

@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { AudioSettings, VideoSettings } from '../../../drivers/contract.js';
+import { Guidance } from '../../ingest/guidance.js';
 import { ConfigTarget } from '../../ingest/nanostream-target.js';
 import { TargetOverrides } from '../effective-config.js';
 import { Attempt, TaskError } from '../task-error.js';
@@ -69,6 +70,8 @@ export const JobOptions = Type.Object(
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
     /** Higher runs first when the fleet-wide bound is reached. */
     priority: Type.Optional(Type.Integer({ minimum: -10, maximum: 10 })),
+    /** For `apply`: setting warnings (nanoStream recommendations) refuse the job instead of being attached to it. */
+    strict: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -202,6 +205,8 @@ export const JobRecord = Type.Object(
     startedAt: Type.Optional(Type.String()),
     finishedAt: Type.Optional(Type.String()),
     cancelRequested: Type.Boolean(),
+    /** For `apply` (and its dry run): setting warnings and the traffic estimate across the job's devices. */
+    guidance: Type.Optional(Type.Ref(Guidance)),
   },
   { $id: 'Job', title: 'Job' },
 );
