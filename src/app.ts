@@ -15,6 +15,7 @@ import { deviceRoutes } from './api/routes/devices.js';
 import { eventRoutes } from './api/routes/events.js';
 import { fleetRoutes } from './api/routes/fleet.js';
 import { healthRoutes } from './api/routes/health.js';
+import { ingestRoutes } from './api/routes/ingest.js';
 import { jobRoutes } from './api/routes/jobs.js';
 import { profileRoutes } from './api/routes/profiles.js';
 import { webhookRoutes } from './api/routes/webhooks.js';
@@ -35,6 +36,7 @@ import { StatusTracker } from './fleet/status-tracker.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
 import { SettingAdvisor } from './ingest/advisor.js';
 import type { DeviceFacts } from './ingest/guidance.js';
+import { type BroadcastWindow, IngestWatch } from './ingest/ingest-watch.js';
 import { nanoStreamHosts } from './ingest/nanostream-target.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -51,6 +53,11 @@ export interface AppOptions {
   /** Identity of this process in job leases; default host + random suffix. */
   readonly instanceId?: string;
   readonly secretKey?: string;
+  /**
+   * When set, the nanoStream webhook allows a device's stream only inside its broadcast window
+   * (the scheduler provides it); by default every window is open.
+   */
+  readonly broadcastWindow?: BroadcastWindow;
 }
 
 export interface App {
@@ -62,6 +69,7 @@ export interface App {
   readonly poller: Poller;
   readonly hub: EventHub;
   readonly feed: EventFeed;
+  readonly ingest: IngestWatch;
   readonly logger: Logger;
   /** Starts background work (jobs, polling). */
   start(): Promise<void>;
@@ -184,8 +192,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       );
     },
   });
+  const watch = new IngestWatch({
+    hosts,
+    graceMs: config.NANOSTREAM_PUBLISH_GRACE_MS,
+    deviceStream: (deviceId) => tracker.get(deviceId),
+    onVerdict: (deviceId, verdict, at) => tracker.setIngest(deviceId, verdict, at),
+    ...(opts.broadcastWindow ? { window: opts.broadcastWindow } : {}),
+  });
   monitor = new FleetMonitor({
     configs,
+    onDesired: (deviceId, desired) => watch.setDesired(deviceId, desired?.config),
     store,
     poller,
     tracker,
@@ -225,6 +241,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
   fleetRoutes(server, { monitor, tracker });
   configRoutes(server, new ConfigCheck({ devices, configs, advisor }));
+  ingestRoutes(server, { watch });
 
   const m = monitor;
   return {
@@ -236,6 +253,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     poller,
     hub,
     feed,
+    ingest: watch,
     logger,
     async start() {
       await feed.start();
@@ -243,8 +261,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await m.start();
       engine.start();
       poller.start();
+      watch.start();
     },
     async close() {
+      watch.stop();
       poller.stop();
       await engine.stop();
       await m.stop();

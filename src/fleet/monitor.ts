@@ -173,12 +173,20 @@ export class FleetMonitor {
   private async doRefresh(full: boolean): Promise<void> {
     const { store, poller, tracker } = this.opts;
     const started = new Date(Date.now() - 2000).toISOString(); // overlap covers clock skew between writers
+    const previous = this.profiles;
     this.profiles = new Map((await store.profiles.list()).map((p) => [p.id, p]));
     const changed =
       full || !this.lastRefresh
         ? await store.devices.resolve({})
         : await store.devices.changedSince(this.lastRefresh);
-    const withSecrets = await store.devices.getWithSecrets(changed.map((d) => d.id));
+    // A profile edit changes what its devices should be without touching their rows.
+    const edited = new Set(
+      [...this.profiles.values()].filter((p) => previous.get(p.id)?.version !== p.version).map((p) => p.id),
+    );
+    const toRead = new Set(changed.map((d) => d.id));
+    if (previous.size && edited.size)
+      for (const d of this.devices.values()) if (d.profileId && edited.has(d.profileId)) toRead.add(d.id);
+    const withSecrets = await store.devices.getWithSecrets([...toRead]);
     for (const d of withSecrets) {
       this.devices.set(d.id, d);
       const desired = this.desiredOf(d);
@@ -200,8 +208,8 @@ export class FleetMonitor {
         if (!ids.has(id)) {
           this.devices.delete(id);
           poller.remove(id);
-          tracker.forget(id);
           this.opts.onDesired?.(id, undefined);
+          tracker.forget(id);
         }
       }
       const flying = await store.jobs.devicesInFlight();

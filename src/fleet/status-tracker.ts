@@ -102,10 +102,11 @@ export class StatusTracker {
     this.update(deviceId, track, { ...track.observed });
   }
 
-  setIngest(deviceId: string, ingest: IngestState): void {
+  /** What the ingest side says about the device's stream (nanoStream webhooks), as of `at`. */
+  setIngest(deviceId: string, ingest: IngestState, at = Date.now()): void {
     const track = this.track(deviceId);
     if (track.observed.ingest === ingest) return;
-    this.update(deviceId, track, { ...track.observed, ingest });
+    this.update(deviceId, track, { ...track.observed, ingest }, at);
   }
 
   observe(deviceId: string, outcome: PollOutcome, at = Date.now()): ObservedState {
