@@ -33,8 +33,10 @@ import { JobEngine } from './fleet/jobs/engine.js';
 import { FleetMonitor } from './fleet/monitor.js';
 import { Poller } from './fleet/poller.js';
 import { StatusTracker } from './fleet/status-tracker.js';
+import { StreamProvisioning } from './fleet/stream-provisioning.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
 import { SettingAdvisor } from './ingest/advisor.js';
+import { BintuClient } from './ingest/bintu-client.js';
 import type { DeviceFacts } from './ingest/guidance.js';
 import { type BroadcastWindow, IngestWatch } from './ingest/ingest-watch.js';
 import { nanoStreamHosts } from './ingest/nanostream-target.js';
@@ -241,7 +243,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
   fleetRoutes(server, { monitor, tracker });
   configRoutes(server, new ConfigCheck({ devices, configs, advisor }));
-  ingestRoutes(server, { watch });
+  const bintu = config.BINTU_API_KEY
+    ? new StreamProvisioning(
+        new BintuClient({ baseUrl: config.BINTU_API_URL, apiKey: config.BINTU_API_KEY }),
+        {
+          devices,
+          inventory,
+          streams: store.ingestStreams,
+          engine,
+        },
+      )
+    : undefined;
+  ingestRoutes(server, { watch, ...(bintu ? { bintu } : {}) });
 
   const m = monitor;
   return {
@@ -271,6 +284,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await webhooks.stop();
       await feed.stop();
       await server.close();
+      await bintu?.client.close();
       await lanes.close();
       metrics.close();
       await store.close();

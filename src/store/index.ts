@@ -6,6 +6,7 @@ import type { SecretBox } from '../security/secrets.js';
 import { type Db, openDatabase } from './db.js';
 import { DeviceRepo } from './devices.js';
 import { EventLog } from './events.js';
+import { IngestStreamRepo } from './ingest-streams.js';
 import { SqlJobRepo } from './jobs.js';
 import { ObservedRepo } from './observed.js';
 import { ProfileRepo } from './profiles.js';
@@ -20,6 +21,7 @@ export interface Store {
   readonly observed: ObservedRepo;
   readonly events: EventLog;
   readonly webhooks: WebhookRepo;
+  readonly ingestStreams: IngestStreamRepo;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     observed: new ObservedRepo(db),
     events: new EventLog(db),
     webhooks: new WebhookRepo(db, opts.box),
+    ingestStreams: new IngestStreamRepo(db),
     close: () => db.close(),
   };
 }

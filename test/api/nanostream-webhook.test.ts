@@ -34,7 +34,7 @@ describe('nanoStream webhook', () => {
       method: 'POST',
       headers: contentType ? { 'content-type': contentType } : {},
       body,
-    }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => undefined) }));
+    }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => undefined)) as any }));
 
   /** A call as nanoStream sends it: every documented field. */
   const form = (call: string, name: string, extra = '') =>

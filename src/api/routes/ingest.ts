@@ -4,15 +4,74 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { ProvisionReply, type StreamProvisioning } from '../../fleet/stream-provisioning.js';
+import { BintuError, BintuStreamState } from '../../ingest/bintu-client.js';
 import type { IngestWatch } from '../../ingest/ingest-watch.js';
+import { ProvisionRequest } from '../../ingest/provisioning.js';
 import { FormError, parseForm, WEBHOOK_BODY_LIMIT, WebhookForm } from '../../ingest/webhook-form.js';
-import { BadRequestError } from '../errors.js';
+import { ApiError, BadRequestError } from '../errors.js';
 import type { Api } from '../server.js';
-import { errors } from './common.js';
+import { errors, IdParams } from './common.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
-export function ingestRoutes(app: Api, deps: { watch: IngestWatch }): void {
+export interface IngestRouteDeps {
+  readonly watch: IngestWatch;
+  /** Absent when no bintu API key is configured. */
+  readonly bintu?: StreamProvisioning;
+}
+
+export function ingestRoutes(app: Api, deps: IngestRouteDeps): void {
+  const tags = ['ingest'];
+  const bintu = () => {
+    if (!deps.bintu)
+      throw new ApiError(501, 'not_configured', 'the bintu API is not configured: set BINTU_API_KEY');
+    return deps.bintu;
+  };
+
+  app.post(
+    '/v1/ingest/nanostream/provision',
+    {
+      schema: {
+        operationId: 'provisionNanoStreamStreams',
+        summary:
+          'Create a nanoStream (bintu) stream for each device and configure the device with its stream name',
+        description:
+          "One bintu stream per device (optional live transcoding profiles for ABR), its stream name set as the device's `nanostream` target (overrides). With `profile`, the devices follow it and an apply job is started. A result per device; devices that already have a stream keep it. Needs BINTU_API_KEY (501 otherwise).",
+        tags,
+        body: ProvisionRequest,
+        response: { 200: ProvisionReply, ...errors(400, 404, 422, 501) },
+      },
+    },
+    async (request) => bintu().provision(request.body),
+  );
+
+  app.get(
+    '/v1/ingest/nanostream/devices/:id/stream',
+    {
+      schema: {
+        operationId: 'getNanoStreamStreamState',
+        summary: "The state of the device's nanoStream stream, as bintu reports it (idle, live, …)",
+        tags,
+        params: IdParams,
+        response: { 200: BintuStreamState, ...errors(404, 501, 502) },
+      },
+    },
+    async (request) => {
+      const b = bintu();
+      const streamId = await b.streamOf(request.params.id);
+      if (!streamId)
+        throw new ApiError(404, 'not_found', 'no nanoStream stream was provisioned for this device');
+      try {
+        const stream = await b.client.getStream(streamId);
+        return { streamId, state: stream.state };
+      } catch (err) {
+        if (err instanceof BintuError) throw new ApiError(502, 'bintu_error', err.message);
+        throw err;
+      }
+    },
+  );
+
   // Its own scope: this route takes forms, and anything else is a 400 naming the content type.
   app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,0 +1,69 @@
+/**
+ * Wires bintu stream provisioning (src/ingest/provisioning.ts) to the fleet: the devices a request
+ * names, their overrides (the new stream name), the record of each device's stream, and the apply
+ * job that sends it when a profile is named.
+ */
+
+import { type Static, Type } from '@sinclair/typebox';
+import { BadRequestError } from '../api/errors.js';
+import type { BintuClient } from '../ingest/bintu-client.js';
+import { ProvisionedDevice, type ProvisionRequest, provisionStreams } from '../ingest/provisioning.js';
+import type { IngestStreamRepo } from '../store/ingest-streams.js';
+import type { Inventory } from './inventory.js';
+import type { JobEngine } from './jobs/engine.js';
+import { JobRecord } from './jobs/model.js';
+import type { JobDevices } from './jobs/repo.js';
+
+export const ProvisionReply = Type.Object({
+  devices: Type.Array(ProvisionedDevice),
+  created: Type.Integer(),
+  failed: Type.Integer(),
+  /** The apply job sending the streams to the devices, when a profile was named. */
+  job: Type.Optional(Type.Ref(JobRecord)),
+});
+export type ProvisionReply = Static<typeof ProvisionReply>;
+
+export class StreamProvisioning {
+  constructor(
+    readonly client: BintuClient,
+    private readonly deps: {
+      readonly devices: JobDevices;
+      readonly inventory: Inventory;
+      readonly streams: IngestStreamRepo;
+      readonly engine: JobEngine;
+    },
+  ) {}
+
+  async provision(request: ProvisionRequest): Promise<ProvisionReply> {
+    if (!!request.selector === !!request.deviceIds)
+      throw new BadRequestError('give exactly one of selector and deviceIds', [
+        { field: 'body/selector', reason: 'give exactly one of selector and deviceIds' },
+      ]);
+    const { inventory, streams, engine } = this.deps;
+    // A missing profile is refused before any stream is created.
+    if (request.profile) await this.deps.devices.profile(request.profile);
+    const result = await provisionStreams(request, {
+      bintu: this.client,
+      devices: (target) => this.deps.devices.resolve(target),
+      existing: (ids) => streams.existing(ids),
+      configure: async (deviceId, target, profile) => {
+        const { device } = await inventory.get(deviceId);
+        const overrides = { ...(device.overrides as object | undefined), target };
+        await inventory.update(deviceId, { overrides, ...(profile ? { profile } : {}) });
+      },
+      record: (deviceId, streamId) => streams.set(deviceId, streamId),
+    });
+    const ready = result.devices.filter((d) => d.state !== 'failed').map((d) => d.deviceId);
+    const job =
+      request.profile && ready.length
+        ? await engine.submit({ action: 'apply', deviceIds: ready, profile: request.profile })
+        : undefined;
+    return { ...result, ...(job ? { job } : {}) };
+  }
+
+  /** The device's stream id, if one was provisioned. @throws NotFoundError for an unknown device */
+  async streamOf(deviceId: string): Promise<string | undefined> {
+    await this.deps.inventory.get(deviceId);
+    return (await this.deps.streams.get(deviceId))?.streamId;
+  }
+}
