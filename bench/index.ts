@@ -2,11 +2,13 @@
  * `npm run bench` runs every benchmark; `npm run bench -- <name> [<name>…]` runs some. Each run
  * prints a table of figure, target and ratio, and rewrites its row in bench/results.json.
  */
+import { ingest } from './ingest.js';
 import { type BenchResult, saveResult } from './lib.js';
 import { provision } from './provision.js';
 
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   provision,
+  ingest,
 };
 
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
