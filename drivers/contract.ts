@@ -266,8 +266,13 @@ export interface Capabilities {
     readonly channels: readonly (1 | 2)[];
   };
   readonly reboot: boolean;
-  /** Independent stream outputs the device can run at once (renditions for multi-bitrate). */
+  /**
+   * Independent stream outputs the device can run at once: the main stream and `outputs - 1`
+   * renditions for multi-bitrate (1 = no renditions).
+   */
   readonly outputs: number;
+  /** Protocols a rendition output takes, where narrower than `targets` (Videon: its SRT outputs). */
+  readonly renditionTargets?: readonly Protocol[];
   /** The fastest the device tolerates being polled (VidiU Go stops answering below 1 s). */
   readonly minPollIntervalMs: number;
   /**
@@ -284,7 +289,7 @@ export interface Capabilities {
  *   // → [{ field: 'target.protocol', reason: 'videon supports rtmp, srt; not whip' }]
  */
 export function checkCapabilities(caps: Capabilities, config: EncoderConfig): ConfigProblem[] {
-  const problems = checkOutput(caps, config, '');
+  const problems = checkOutput(caps, config, '', caps.targets);
   const renditions = config.renditions ?? [];
   if (renditions.length > caps.outputs - 1) {
     problems.push({
@@ -296,7 +301,7 @@ export function checkCapabilities(caps: Capabilities, config: EncoderConfig): Co
     });
   } else {
     renditions.forEach((r, i) => {
-      problems.push(...checkOutput(caps, r, `renditions.${i}.`));
+      problems.push(...checkOutput(caps, r, `renditions.${i}.`, caps.renditionTargets ?? caps.targets));
     });
   }
   return problems;
@@ -307,14 +312,15 @@ function checkOutput(
   caps: Capabilities,
   config: Pick<EncoderConfig, 'target' | 'video' | 'audio'>,
   prefix: string,
+  targets: readonly Protocol[],
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const at = (field: string) => `${prefix}${field}`;
   const { target, video, audio } = config;
-  if (!caps.targets.includes(target.protocol)) {
+  if (!targets.includes(target.protocol)) {
     problems.push({
       field: at('target.protocol'),
-      reason: `${caps.vendor} supports ${caps.targets.join(', ') || 'no configurable target'}; not ${target.protocol}`,
+      reason: `${caps.vendor} ${prefix ? 'renditions support' : 'supports'} ${targets.join(', ') || 'no configurable target'}; not ${target.protocol}`,
     });
   }
   if (video) {

@@ -1,7 +1,9 @@
 /**
- * Multi-bitrate on the Osprey Talon: each rendition is a channel of its own (rendition i = channel
- * i + 2). Against the simulator over loopback: write, read back, idempotence, start/stop of every
- * configured channel, clearing, live changes; and the clear refusal of single-output drivers.
+ * Multi-bitrate renditions against the simulators over loopback. Osprey Talon: each rendition is a
+ * channel of its own (rendition i = channel i + 2). Videon: renditions go to SRT outputs 2 and 3,
+ * each with a video encoder of its own and the main audio encoder. Write, read back, idempotence,
+ * start/stop of every configured output, clearing, live changes; and the clear refusal of
+ * single-output drivers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +19,7 @@ import { SimServer } from '../../drivers/sim/server.js';
 import { teradekPrism } from '../../drivers/teradek/prism/driver.js';
 import { teradekVidiu } from '../../drivers/teradek/vidiu/driver.js';
 import { videon } from '../../drivers/videon/driver.js';
+import { VideonSim } from '../../drivers/videon/simulator.js';
 
 const video = { codec: 'h264', fps: 30, keyframeIntervalFrames: 60 } as const;
 const ABR: EncoderConfig = {
@@ -159,8 +162,117 @@ describe('Talon renditions', () => {
   });
 });
 
+describe('Videon renditions (SRT outputs 2 and 3)', () => {
+  const srt = (streamId: string) =>
+    ({ protocol: 'srt', host: '127.0.0.1', port: 5000, mode: 'caller', streamId, latencyMs: 500 }) as const;
+  const hd = { codec: 'h264', keyframeIntervalFrames: 60 } as const;
+  const VIDEON_ABR: EncoderConfig = {
+    target: srt('push:MAIN'),
+    video: { ...hd, bitrateKbps: 2000, width: 1280, height: 720 },
+    audio: { codec: 'aac', bitrateKbps: 128, channels: 2 },
+    renditions: [
+      { target: srt('push:LOW'), video: { ...hd, bitrateKbps: 500, width: 640, height: 360 } },
+      { target: srt('push:MID'), video: { ...hd, bitrateKbps: 1000, width: 640, height: 360 } },
+    ],
+  };
+
+  async function setupVideon() {
+    server = new SimServer();
+    const sim = new VideonSim({ id: 'videon-abr', startDelayMs: 30, rebootMs: 200 });
+    const address = await server.listen(sim);
+    driver = videon.create({
+      endpoint: { id: sim.id, vendor: 'videon', host: address.host, port: address.port },
+      timeoutMs: 1000,
+    });
+    return { sim, driver };
+  }
+
+  it('.applyConfig() gives each rendition its SRT slot and a video encoder of its own', async () => {
+    const { sim, driver } = await setupVideon();
+    const result = await driver.applyConfig(VIDEON_ABR);
+    expect(result.deviations).toEqual([]);
+    const snap = sim.snapshot().outStreams;
+    expect(snap[30]!.output_type.srt).toMatchObject({ url: 'srt://127.0.0.1', stream_id: 'push:MAIN' });
+    expect(snap[31]!.output_type.srt).toMatchObject({ url: 'srt://127.0.0.1', stream_id: 'push:LOW' });
+    expect(snap[32]!.output_type.srt).toMatchObject({ url: 'srt://127.0.0.1', stream_id: 'push:MID' });
+    const [low, mid] = [
+      snap[31]!.video_sources!.video_source_ids[0]!,
+      snap[32]!.video_sources!.video_source_ids[0]!,
+    ];
+    expect(new Set([1, low, mid]).size).toBe(3);
+    expect(sim.vidEncoders.get(low)).toMatchObject({
+      bitrate: { value: 500 },
+      scaling_resolution: { value: 'RES_640X360' },
+    });
+    expect(sim.vidEncoders.get(mid)).toMatchObject({ bitrate: { value: 1000 } });
+    expect(sim.vidEncoders.get(1)).toMatchObject({
+      bitrate: { value: 2000 },
+      scaling_resolution: { value: 'RES_1280X720' },
+    });
+    // One audio encoder for all.
+    expect([30, 31, 32].map((id) => snap[id]!.audio_sources!.audio_source_ids)).toEqual([[1], [1], [1]]);
+
+    const read = await driver.getConfig({ renditions: true });
+    expect(read.renditions!.map((r) => r.target)).toEqual([srt('push:LOW'), srt('push:MID')]);
+    expect(read.renditions![0]!.video).toMatchObject({ bitrateKbps: 500, width: 640, height: 360 });
+    // Converged: nothing more to write.
+    expect((await driver.applyConfig(VIDEON_ABR)).changes).toEqual([]);
+    expect(sim.vidEncoders.size).toBe(3);
+  });
+
+  it('.start() and .stop() switch every configured slot; clearing a rendition disables and empties it', async () => {
+    const { sim, driver } = await setupVideon();
+    await driver.applyConfig(VIDEON_ABR);
+    await driver.start();
+    const enabled = () => [30, 31, 32].map((id) => sim.snapshot().outStreams[id]!.enable);
+    expect(enabled()).toEqual([true, true, true]);
+    await driver.applyConfig({ ...VIDEON_ABR, renditions: [VIDEON_ABR.renditions![0]!] });
+    expect(enabled()).toEqual([true, true, false]);
+    expect(sim.snapshot().outStreams[32]!.output_type.srt!.url).toBe('');
+    await driver.stop();
+    expect(enabled()).toEqual([false, false, false]);
+  });
+
+  it('a rendition written while live goes live', async () => {
+    const { sim, driver } = await setupVideon();
+    const { renditions: _, ...main } = VIDEON_ABR;
+    await driver.applyConfig(main);
+    await driver.start();
+    await driver.applyConfig(VIDEON_ABR);
+    expect([30, 31, 32].map((id) => sim.snapshot().outStreams[id]!.enable)).toEqual([true, true, true]);
+  });
+
+  it('refuses, before any write: RTMP renditions, a third rendition, audio of its own', async () => {
+    const { sim, driver } = await setupVideon();
+    const r = VIDEON_ABR.renditions![0]!;
+    const cases: [EncoderConfig, RegExp][] = [
+      [
+        {
+          ...VIDEON_ABR,
+          renditions: [{ ...r, target: { protocol: 'rtmp', url: 'rtmp://127.0.0.1/live', streamKey: 'k' } }],
+        },
+        /renditions\.0\.target\.protocol: videon renditions support srt; not rtmp/,
+      ],
+      [
+        { ...VIDEON_ABR, renditions: [r, r, r] },
+        /videon runs at most 3 outputs at once \(the main stream and 2 renditions\)/,
+      ],
+      [
+        { ...VIDEON_ABR, renditions: [{ ...r, audio: { codec: 'aac', bitrateKbps: 64 } }] },
+        /renditions\.0\.audio: videon renditions share the main stream's audio encoder/,
+      ],
+    ];
+    for (const [config, message] of cases) {
+      const err = await driver.applyConfig(config).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnsupportedConfigError);
+      expect(String((err as Error).message)).toMatch(message);
+    }
+    expect(sim.effects.filter((e) => e.kind === 'config')).toEqual([]);
+  });
+});
+
 describe('single-output drivers refuse renditions clearly', () => {
-  it.each([videon, teradekVidiu, teradekPrism])('$vendor', (module) => {
+  it.each([teradekVidiu, teradekPrism])('$vendor', (module) => {
     const problems = checkCapabilities(module.capabilities, {
       target: ABR.target,
       renditions: ABR.renditions!,
