@@ -13,7 +13,11 @@ describe('plain `teradek` devices', () => {
 
   beforeAll(async () => {
     svc = await startService({ env: { POLL_INTERVAL_MS: '1000' } });
-    f = await addFleet(svc, { 'teradek-vidiu': 2, 'teradek-prism': 2 }, { addAs: 'teradek', startDelayMs: 50 });
+    f = await addFleet(
+      svc,
+      { 'teradek-vidiu': 2, 'teradek-prism': 2 },
+      { addAs: 'teradek', startDelayMs: 50 },
+    );
   });
   afterAll(async () => {
     await svc.close();
