@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
+import { refuseProvisional } from '../drivers/provisional.js';
 import { configRoutes } from './api/routes/configs.js';
 import { deviceRoutes } from './api/routes/devices.js';
 import { eventRoutes } from './api/routes/events.js';
@@ -113,12 +114,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   hub.subscribe((event) => feed.add(event));
   const lanes = new DeviceLanes({
     concurrency: config.CONCURRENCY,
-    createDriver: (endpoint) =>
-      getDriverModule(endpoint.vendor).create({
+    createDriver: (endpoint) => {
+      const driver = getDriverModule(endpoint.vendor).create({
         endpoint,
         timeoutMs: config.DEVICE_TIMEOUT_MS,
         ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-      }),
+      });
+      return config.PROVISIONAL_OPERATIONS === 'refuse' ? refuseProvisional(driver, endpoint.id) : driver;
+    },
   });
   // The monitor is created below; the tracker and engine reach it through this late binding.
   let monitor: FleetMonitor | undefined;

@@ -34,6 +34,12 @@ export const ConfigSchema = Type.Object(
     CONCURRENCY: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
     /** How often every device's status is polled. */
     POLL_INTERVAL_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 10_000 }),
+    /**
+     * Driver operations whose wire format is inferred, not documented (each driver's
+     * `capabilities.provisional`): `allow` runs them, `refuse` fails them as unsupported before
+     * anything is sent, for fleets that must not run unverified calls against real units.
+     */
+    PROVISIONAL_OPERATIONS: Type.Union([Type.Literal('allow'), Type.Literal('refuse')], { default: 'allow' }),
 
     // nanoStream Cloud ingest (src/ingest/). Hosts are config so tests point them at loopback.
     /** RTMP ingest URL a `nanostream` target with `ingest: 'rtmp'` expands to. */

@@ -4,7 +4,8 @@
  *  - apply:  read → diff → write only what differs → read back → verify
  *  - start:  read status → start unless already streaming → confirm it is starting or streaming
  *  - stop:   read status → stop unless already idle → confirm
- *  - reboot: reboot (a reboot is never "already done")
+ *  - reboot: log in → reboot (a reboot is never "already done"; logging in first lets a `teradek`
+ *    unit find its control plane, which decides whether it can be rebooted)
  */
 import {
   type ConfigChange,
@@ -77,6 +78,7 @@ export async function runPlan(driver: EncoderDriver, input: PlanInput): Promise<
       return { outcome: 'succeeded' };
     }
     case 'reboot':
+      await driver.login(opts);
       if (!driver.capabilities.reboot) {
         throw new UnsupportedConfigError(input.device, [
           { field: 'reboot', reason: 'this device cannot be rebooted over its API' },

@@ -8,7 +8,14 @@
  *  - never faster than the device tolerates (VidiU Go: 1 s).
  * Due times are kept in a timing wheel of 100 ms slots: O(1) to schedule and to collect.
  */
-import type { DeviceConfig, DeviceEndpoint, DeviceStatus, VendorId } from '../../drivers/contract.js';
+import {
+  type DeviceConfig,
+  type DeviceEndpoint,
+  type DeviceStatus,
+  type EncoderDriver,
+  UnsupportedConfigError,
+  type VendorId,
+} from '../../drivers/contract.js';
 import type { DeviceLanes } from './device-lanes.js';
 
 export interface PollTarget {
@@ -143,7 +150,7 @@ export class Poller {
     this.opts.lanes
       .run(entry.target.endpoint, async (driver) => {
         const status = await driver.getStatus();
-        const config = withConfig ? await driver.getConfig() : undefined;
+        const config = withConfig ? await readConfig(driver) : undefined;
         const vendor = driver.capabilities.vendor;
         return {
           status,
@@ -177,6 +184,16 @@ export class Poller {
         );
         this.schedule(id, entry, due);
       });
+  }
+}
+
+/** The device's config, or nothing where reading it is not supported (the status still counts). */
+async function readConfig(driver: EncoderDriver): Promise<DeviceConfig | undefined> {
+  try {
+    return await driver.getConfig();
+  } catch (err) {
+    if (err instanceof UnsupportedConfigError) return undefined;
+    throw err;
   }
 }
 

@@ -1,11 +1,16 @@
 /**
- * Device passwords, stream keys, SRT passphrases and WHIP tokens never appear in full in any API
- * response or any log line, on the success paths and the failure paths.
+ * Device passwords, stream keys, SRT passphrases, WHIP tokens and webhook secrets never appear in
+ * full in any API response or any log line, on the success paths and the failure paths, and never
+ * in plaintext in the database (the SQLite files on disk; every row of every PostgreSQL table).
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TalonSim } from '../../drivers/osprey-talon/simulator.js';
 import { SimServer } from '../../drivers/sim/server.js';
 import { startService, type TestService } from '../helpers/service.js';
+import { BACKENDS, TEST_DATABASE_URL } from '../helpers/store.js';
 
 const SECRETS = {
   password: 'Dev1ce-Passw0rd-Zq9',
@@ -13,9 +18,10 @@ const SECRETS = {
   passphrase: 'srt-passphrase-Zq9-12',
   bearerToken: 'whip-bearer-Zq9-0123456789',
   streamId: 'push:SECRET-STREAM-Zq9',
+  webhookSecret: 'whsec-Zq9-webhook-secret-value',
 };
 
-describe('secrets stay secret', () => {
+describe.each(BACKENDS)('secrets stay secret (%s store)', (backend) => {
   let svc: TestService;
   let sims: SimServer;
   const responses: string[] = [];
@@ -28,7 +34,7 @@ describe('secrets stay secret', () => {
   };
 
   beforeAll(async () => {
-    svc = await startService();
+    svc = await startService({ backend });
     sims = new SimServer();
     const sim = new TalonSim({ id: 'sec', password: SECRETS.password, startDelayMs: 10 });
     const { host, port } = await sims.listen(sim);
@@ -78,6 +84,13 @@ describe('secrets stay secret', () => {
     await call('GET', '/v1/devices');
     await call('GET', '/v1/profiles');
     await call('GET', `/v1/profiles/${profile.body.id}/versions`);
+    const hook = await call('POST', '/v1/webhooks', {
+      url: 'http://127.0.0.1:9/hook',
+      secret: SECRETS.webhookSecret,
+      types: ['job.finished'],
+    });
+    expect(hook.status).toBe(201);
+    await call('GET', '/v1/webhooks');
     // A failure path: wrong password, so the device's refusal is logged and returned.
     await call('PATCH', `/v1/devices/${id}`, {
       credentials: { username: 'admin', password: `${SECRETS.password}-wrong` },
@@ -107,6 +120,15 @@ describe('secrets stay secret', () => {
     });
   }
 
+  it('stores no secret in plaintext', async () => {
+    const stored =
+      backend === 'sqlite' ? await sqliteFiles(svc.dataDir) : await pgRows(svc.restartOptions.pgSchema!);
+    expect(stored.length).toBeGreaterThan(1000);
+    // The test would be empty if the secrets never reached the store: they did, encrypted.
+    expect(stored).toContain('secret-talon');
+    for (const secret of Object.values(SECRETS)) expect(stored).not.toContain(secret);
+  });
+
   it('logs redact secret fields even when code logs them by mistake', () => {
     svc.app.logger.info(
       { credentials: { password: SECRETS.password }, config: { target: { streamKey: SECRETS.streamKey } } },
@@ -119,3 +141,32 @@ describe('secrets stay secret', () => {
     expect(line).not.toContain(SECRETS.streamKey);
   });
 });
+
+/** Every byte of the SQLite database and its write-ahead log, as text (the key file excluded). */
+async function sqliteFiles(dir: string): Promise<string> {
+  const files = (await readdir(dir)).filter((f) => !f.startsWith('secret.key'));
+  expect(files.some((f) => f.endsWith('-wal') || f.endsWith('.db') || f.endsWith('.sqlite'))).toBe(true);
+  const parts = await Promise.all(files.map((f) => readFile(join(dir, f))));
+  return Buffer.concat(parts).toString('latin1');
+}
+
+/** Every row of every table in the service's PostgreSQL schema, as text. */
+async function pgRows(schema: string): Promise<string> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    const tables = await client.query<{ table_name: string }>(
+      'select table_name from information_schema.tables where table_schema = $1',
+      [schema],
+    );
+    expect(tables.rows.length).toBeGreaterThan(5);
+    const out: string[] = [];
+    for (const { table_name } of tables.rows) {
+      const rows = await client.query(`select t::text as row from "${schema}"."${table_name}" t`);
+      for (const r of rows.rows) out.push(r.row);
+    }
+    return out.join('\n');
+  } finally {
+    await client.end();
+  }
+}

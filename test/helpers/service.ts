@@ -17,6 +17,11 @@ export interface TestService {
   readonly url: string;
   /** Every log line the service wrote, as text. */
   readonly logs: string[];
+  readonly dataDir: string;
+  /** What a second service needs to open the same data (`startService({ reuse })`). */
+  readonly restartOptions: { dataDir: string; pgSchema?: string; secretKey: string };
+  /** Stops the service and keeps its data (for a restart). */
+  stop(): Promise<void>;
   request(
     method: string,
     path: string,
@@ -26,11 +31,22 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export async function startService(
-  opts: { backend?: Backend; env?: Record<string, string>; start?: boolean } = {},
-): Promise<TestService> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ef-svc-'));
-  const pgSchema = opts.backend === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
+export interface ServiceOptions {
+  backend?: Backend;
+  env?: Record<string, string>;
+  start?: boolean;
+  /**
+   * Restart a service on the same data: its DATA_DIR, PostgreSQL schema and secret key (see
+   * `TestService.restartOptions`). The first service of the pair cleans up.
+   */
+  reuse?: { dataDir: string; pgSchema?: string; secretKey: string };
+}
+
+export async function startService(opts: ServiceOptions = {}): Promise<TestService> {
+  const dataDir = opts.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'ef-svc-')));
+  const pgSchema =
+    opts.reuse?.pgSchema ?? (opts.backend === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined);
+  const secretKey = opts.reuse?.secretKey ?? randomBytes(32).toString('base64');
   const config: Config = loadConfig({
     DATA_DIR: dataDir,
     LOG_LEVEL: 'debug',
@@ -50,15 +66,20 @@ export async function startService(
   const app = await buildApp({
     config,
     logger,
-    secretKey: randomBytes(32).toString('base64'),
+    secretKey,
     ...(pgSchema ? { pgSchema } : {}),
   });
+  let closing: Promise<void> | undefined;
+  const closeApp = () => (closing ??= app.close());
   if (opts.start !== false) await app.start();
   const address = await app.server.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,
     url: address,
     logs,
+    dataDir,
+    restartOptions: { dataDir, secretKey, ...(pgSchema ? { pgSchema } : {}) },
+    stop: closeApp,
     async request(method, path, body, headers = {}) {
       const res = await fetch(`${address}${path}`, {
         method,
@@ -75,7 +96,8 @@ export async function startService(
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async close() {
-      await app.close();
+      await closeApp();
+      if (opts.reuse) return;
       if (pgSchema) await dropSchema(pgSchema);
       await rm(dataDir, { recursive: true, force: true });
     },
