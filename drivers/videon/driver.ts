@@ -2,8 +2,10 @@
  * Videon EdgeCaster / LiveEdge driver: the contract in terms of the local REST API v2 of `wire.ts`.
  *
  * The API has no sessions. Outputs are pre-existing out_stream slots: the driver manages the first
- * RTMP and the first SRT slot, keeps at most one of them configured, and starts/stops by writing the
- * slot's `enable` flag. Every write is a read-modify-write of the whole object.
+ * RTMP and the first SRT slot for the main stream, keeps at most one of them configured, puts
+ * multi-bitrate renditions on the further SRT slots (each with its own video encoder), and
+ * starts/stops by writing the slots' `enable` flags. Every write is a read-modify-write of the whole
+ * object.
  */
 
 import { isDeepStrictEqual } from 'node:util';
