@@ -5,8 +5,8 @@
  */
 
 import { type Static, Type } from '@sinclair/typebox';
-import { BadRequestError } from '../api/errors.js';
-import type { BintuClient } from '../ingest/bintu-client.js';
+import { ApiError, BadRequestError } from '../api/errors.js';
+import { type BintuClient, BintuError, type BintuStreamState } from '../ingest/bintu-client.js';
 import { ProvisionedDevice, type ProvisionRequest, provisionStreams } from '../ingest/provisioning.js';
 import type { IngestStreamRepo } from '../store/ingest-streams.js';
 import type { Inventory } from './inventory.js';
@@ -61,9 +61,20 @@ export class StreamProvisioning {
     return { ...result, ...(job ? { job } : {}) };
   }
 
-  /** The device's stream id, if one was provisioned. @throws NotFoundError for an unknown device */
-  async streamOf(deviceId: string): Promise<string | undefined> {
+  /**
+   * The state of the device's stream as bintu reports it.
+   * @throws 404 for an unknown device or one without a stream; 502 when bintu fails
+   */
+  async streamState(deviceId: string): Promise<BintuStreamState> {
     await this.deps.inventory.get(deviceId);
-    return (await this.deps.streams.get(deviceId))?.streamId;
+    const record = await this.deps.streams.get(deviceId);
+    if (!record) throw new ApiError(404, 'not_found', 'no nanoStream stream was provisioned for this device');
+    try {
+      const stream = await this.client.getStream(record.streamId);
+      return { streamId: record.streamId, state: stream.state };
+    } catch (err) {
+      if (err instanceof BintuError) throw new ApiError(502, 'bintu_error', err.message);
+      throw err;
+    }
   }
 }

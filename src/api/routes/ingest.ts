@@ -5,7 +5,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ProvisionReply, type StreamProvisioning } from '../../fleet/stream-provisioning.js';
-import { BintuError, BintuStreamState } from '../../ingest/bintu-client.js';
+import { BintuStreamState } from '../../ingest/bintu-client.js';
 import type { IngestWatch } from '../../ingest/ingest-watch.js';
 import { ProvisionRequest } from '../../ingest/provisioning.js';
 import { FormError, parseForm, WEBHOOK_BODY_LIMIT, WebhookForm } from '../../ingest/webhook-form.js';
@@ -57,19 +57,7 @@ export function ingestRoutes(app: Api, deps: IngestRouteDeps): void {
         response: { 200: BintuStreamState, ...errors(404, 501, 502) },
       },
     },
-    async (request) => {
-      const b = bintu();
-      const streamId = await b.streamOf(request.params.id);
-      if (!streamId)
-        throw new ApiError(404, 'not_found', 'no nanoStream stream was provisioned for this device');
-      try {
-        const stream = await b.client.getStream(streamId);
-        return { streamId, state: stream.state };
-      } catch (err) {
-        if (err instanceof BintuError) throw new ApiError(502, 'bintu_error', err.message);
-        throw err;
-      }
-    },
+    async (request) => bintu().streamState(request.params.id),
   );
 
   // Its own scope: this route takes forms, and anything else is a 400 naming the content type.
