@@ -2,6 +2,7 @@
  * `npm run bench` runs every benchmark; `npm run bench -- <name> [<name>…]` runs some. Each run
  * prints a table of figure, target and ratio, and rewrites its row in bench/results.json.
  */
+import { ingest } from './ingest.js';
 import { type BenchResult, saveResult } from './lib.js';
 import { provision } from './provision.js';
 import { schedule } from './schedule.js';
@@ -9,6 +10,7 @@ import { schedule } from './schedule.js';
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   provision,
   schedule,
+  ingest,
 };
 
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));

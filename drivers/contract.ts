@@ -123,6 +123,21 @@ export type VideoSettings = Static<typeof VideoSettings>;
 export type AudioSettings = Static<typeof AudioSettings>;
 
 /**
+ * One extra rendition for multi-bitrate: a further output of the device with its own stream
+ * (target) and video settings, e.g. 500 kbit/s beside a 2000 kbit/s main stream. Rendition `i`
+ * runs on the device's output `i + 2` (the main config is output 1).
+ */
+export const Rendition = Type.Object(
+  {
+    target: Target,
+    video: VideoSettings,
+    audio: Type.Optional(AudioSettings),
+  },
+  { additionalProperties: false, title: 'Rendition' },
+);
+export type Rendition = Static<typeof Rendition>;
+
+/**
  * What the service asks a device to be.
  * @example
  * { target: { protocol: 'srt', host: 'bintu-srt.nanocosmos.de', port: 5000, mode: 'caller',
@@ -135,6 +150,11 @@ export const EncoderConfig = Type.Object(
     target: Target,
     video: Type.Optional(VideoSettings),
     audio: Type.Optional(AudioSettings),
+    /**
+     * Further outputs (multi-bitrate). Absent = the device's other outputs are left alone; given
+     * (even empty) = they are managed: outputs beyond the list are cleared.
+     */
+    renditions: Type.Optional(Type.Array(Rendition, { maxItems: 15 })),
   },
   { additionalProperties: false, title: 'EncoderConfig' },
 );
@@ -148,6 +168,11 @@ export interface DeviceConfig {
   target?: Target;
   video?: Partial<VideoSettings>;
   audio?: Partial<AudioSettings>;
+  /**
+   * The device's further outputs, index `i` = output `i + 2`; an output with nothing configured has
+   * no target. Absent when they were not read (see `ConfigReadOptions.renditions`).
+   */
+  renditions?: DeviceConfig[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,8 +267,13 @@ export interface Capabilities {
     readonly channels: readonly (1 | 2)[];
   };
   readonly reboot: boolean;
-  /** Independent stream outputs the device can run at once (renditions for multi-bitrate). */
+  /**
+   * Independent stream outputs the device can run at once: the main stream and `outputs - 1`
+   * renditions for multi-bitrate (1 = no renditions).
+   */
   readonly outputs: number;
+  /** Protocols a rendition output takes, where narrower than `targets` (Videon: its SRT outputs). */
+  readonly renditionTargets?: readonly Protocol[];
   /** The fastest the device tolerates being polled (VidiU Go stops answering below 1 s). */
   readonly minPollIntervalMs: number;
   /**
@@ -260,30 +290,59 @@ export interface Capabilities {
  *   // → [{ field: 'target.protocol', reason: 'videon supports rtmp, srt; not whip' }]
  */
 export function checkCapabilities(caps: Capabilities, config: EncoderConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const { target, video, audio } = config;
-  if (!caps.targets.includes(target.protocol)) {
+  const problems = checkOutput(caps, config, '', caps.targets);
+  const renditions = config.renditions ?? [];
+  if (renditions.length > caps.outputs - 1) {
     problems.push({
-      field: 'target.protocol',
-      reason: `${caps.vendor} supports ${caps.targets.join(', ') || 'no configurable target'}; not ${target.protocol}`,
+      field: 'renditions',
+      reason:
+        caps.outputs > 1
+          ? `${caps.vendor} runs at most ${caps.outputs} outputs at once (the main stream and ${caps.outputs - 1} renditions); asked for ${renditions.length} renditions`
+          : `${caps.vendor} runs one output: multi-bitrate renditions are not supported`,
+    });
+  } else {
+    renditions.forEach((r, i) => {
+      problems.push(...checkOutput(caps, r, `renditions.${i}.`, caps.renditionTargets ?? caps.targets));
+    });
+  }
+  return problems;
+}
+
+/** Problems of one output's settings; fields are prefixed with `prefix` (`renditions.0.`). */
+function checkOutput(
+  caps: Capabilities,
+  config: Pick<EncoderConfig, 'target' | 'video' | 'audio'>,
+  prefix: string,
+  targets: readonly Protocol[],
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const at = (field: string) => `${prefix}${field}`;
+  const { target, video, audio } = config;
+  if (!targets.includes(target.protocol)) {
+    problems.push({
+      field: at('target.protocol'),
+      reason: `${caps.vendor} ${prefix ? 'renditions support' : 'supports'} ${targets.join(', ') || 'no configurable target'}; not ${target.protocol}`,
     });
   }
   if (video) {
     const v = caps.video;
     if (!v.configurable)
-      problems.push({ field: 'video', reason: `${caps.vendor} video settings cannot be set over its API` });
+      problems.push({
+        field: at('video'),
+        reason: `${caps.vendor} video settings cannot be set over its API`,
+      });
     else {
       if (!v.codecs.includes(video.codec))
-        problems.push({ field: 'video.codec', reason: `supported: ${v.codecs.join(', ')}` });
+        problems.push({ field: at('video.codec'), reason: `supported: ${v.codecs.join(', ')}` });
       if (!within(video.bitrateKbps, v.bitrateKbps))
         problems.push({
-          field: 'video.bitrateKbps',
+          field: at('video.bitrateKbps'),
           reason: `must be ${v.bitrateKbps.min}..${v.bitrateKbps.max}`,
         });
       if (video.width !== undefined && video.height !== undefined) {
         if (video.width > v.maxWidth || video.height > v.maxHeight)
           problems.push({
-            field: 'video.width',
+            field: at('video.width'),
             reason: `largest supported is ${v.maxWidth}x${v.maxHeight}`,
           });
         else if (
@@ -291,37 +350,43 @@ export function checkCapabilities(caps: Capabilities, config: EncoderConfig): Co
           !v.resolutions.some((r) => r.width === video.width && r.height === video.height)
         )
           problems.push({
-            field: 'video.width',
+            field: at('video.width'),
             reason: `supported resolutions: ${v.resolutions.map((r) => `${r.width}x${r.height}`).join(', ')}`,
           });
       }
       if (video.fps !== undefined && !v.fps.includes(video.fps))
         problems.push({
-          field: 'video.fps',
+          field: at('video.fps'),
           reason: v.fps.length
             ? `supported: ${v.fps.join(', ')}`
             : 'frame rate follows the input and cannot be set',
         });
       if (video.keyframeIntervalFrames !== undefined && !v.keyframeInterval)
-        problems.push({ field: 'video.keyframeIntervalFrames', reason: 'keyframe interval cannot be set' });
+        problems.push({
+          field: at('video.keyframeIntervalFrames'),
+          reason: 'keyframe interval cannot be set',
+        });
     }
   }
   if (audio) {
     const a = caps.audio;
     if (!a.configurable)
-      problems.push({ field: 'audio', reason: `${caps.vendor} audio settings cannot be set over its API` });
+      problems.push({
+        field: at('audio'),
+        reason: `${caps.vendor} audio settings cannot be set over its API`,
+      });
     else {
       if (!a.codecs.includes(audio.codec))
-        problems.push({ field: 'audio.codec', reason: `supported: ${a.codecs.join(', ')}` });
+        problems.push({ field: at('audio.codec'), reason: `supported: ${a.codecs.join(', ')}` });
       if (!within(audio.bitrateKbps, a.bitrateKbps))
         problems.push({
-          field: 'audio.bitrateKbps',
+          field: at('audio.bitrateKbps'),
           reason: `must be ${a.bitrateKbps.min}..${a.bitrateKbps.max}`,
         });
       if (audio.sampleRate !== undefined && !a.sampleRates.includes(audio.sampleRate))
-        problems.push({ field: 'audio.sampleRate', reason: `supported: ${a.sampleRates.join(', ')}` });
+        problems.push({ field: at('audio.sampleRate'), reason: `supported: ${a.sampleRates.join(', ')}` });
       if (audio.channels !== undefined && !a.channels.includes(audio.channels))
-        problems.push({ field: 'audio.channels', reason: `supported: ${a.channels.join(', ')}` });
+        problems.push({ field: at('audio.channels'), reason: `supported: ${a.channels.join(', ')}` });
     }
   }
   return problems;
@@ -408,6 +473,14 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface ConfigReadOptions extends CallOptions {
+  /**
+   * Also read the further outputs into `renditions` (multi-output devices only). Off by default: it
+   * costs requests, and only a config with renditions needs them.
+   */
+  readonly renditions?: boolean;
+}
+
 export interface ConfigChange {
   /** Dotted path, e.g. `video.bitrateKbps` or `target` (a whole-target change). */
   readonly path: string;
@@ -447,7 +520,7 @@ export interface EncoderDriver {
    * @example → { target: { protocol: 'rtmp', url: 'rtmp://ingest/live', streamKey: 'k' },
    *              video: { codec: 'h264', bitrateKbps: 2500, width: 1920, height: 1080, fps: 30 } }
    */
-  getConfig(opts?: CallOptions): Promise<DeviceConfig>;
+  getConfig(opts?: ConfigReadOptions): Promise<DeviceConfig>;
 
   /**
    * Converges the device to `config`: read → diff → write only what differs → read back → compare.

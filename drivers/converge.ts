@@ -11,6 +11,7 @@ import {
   type DeviceConfig,
   type DeviceRef,
   type EncoderConfig,
+  type Rendition,
   type Target,
   UnsupportedConfigError,
   type VideoSettings,
@@ -56,10 +57,36 @@ export function describeTarget(target: Target): Record<string, unknown> {
  */
 export function diffConfig(desired: EncoderConfig, observed: DeviceConfig): ConfigChange[] {
   const changes: ConfigChange[] = [];
+  diffOutput('', desired, observed, changes);
+  // Renditions are compared only when both sides have them: absent on the device = not read.
+  if (desired.renditions && observed.renditions) {
+    const count = Math.max(desired.renditions.length, observed.renditions.length);
+    for (let i = 0; i < count; i++) {
+      const want = desired.renditions[i];
+      const have = observed.renditions[i];
+      const path = `renditions.${i}`;
+      if (want) diffOutput(`${path}.`, want, have ?? {}, changes);
+      else if (have?.target) changes.push({ path, from: describeTarget(have.target), to: null });
+    }
+  }
+  return changes;
+}
+
+/** The changes of one output (the main one, or a rendition), paths prefixed with `prefix`. */
+function diffOutput(
+  prefix: string,
+  desired: Pick<EncoderConfig, 'target' | 'video' | 'audio'>,
+  observed: DeviceConfig,
+  changes: ConfigChange[],
+): void {
   const have = observed.target;
   const want = desired.target;
   if (!have || have.protocol !== want.protocol) {
-    changes.push({ path: 'target', from: have ? describeTarget(have) : null, to: describeTarget(want) });
+    changes.push({
+      path: `${prefix}target`,
+      from: have ? describeTarget(have) : null,
+      to: describeTarget(want),
+    });
   } else {
     const haveFields = have as Record<string, unknown>;
     const wantFields = want as Record<string, unknown>;
@@ -68,20 +95,19 @@ export function diffConfig(desired: EncoderConfig, observed: DeviceConfig): Conf
       if (!sameValue(haveFields[key], wantFields[key])) {
         const secret = (SECRET_TARGET_FIELDS as readonly string[]).includes(key);
         changes.push({
-          path: `target.${key}`,
+          path: `${prefix}target.${key}`,
           from: show(haveFields[key], secret),
           to: show(wantFields[key], secret),
         });
       }
     }
   }
-  diffSection('video', desired.video, observed.video, changes);
-  diffSection('audio', desired.audio, observed.audio, changes);
-  return changes;
+  diffSection(`${prefix}video`, desired.video, observed.video, changes);
+  diffSection(`${prefix}audio`, desired.audio, observed.audio, changes);
 }
 
 function diffSection(
-  name: 'video' | 'audio',
+  name: string,
   want: VideoSettings | AudioSettings | undefined,
   have: Partial<VideoSettings> | Partial<AudioSettings> | undefined,
   changes: ConfigChange[],
@@ -111,13 +137,18 @@ export interface ConfigWrite {
   target?: Target;
   video?: VideoSettings;
   audio?: AudioSettings;
+  /**
+   * Renditions to write, by index (output `i + 2`): the whole desired rendition, or `null` to clear
+   * that output. Indexes not present are left as they are.
+   */
+  renditions?: ReadonlyMap<number, Rendition | null>;
 }
 
 export interface ConvergeSteps {
   readonly ref: DeviceRef;
   readonly capabilities: Capabilities;
-  /** Reads and normalises the device's current config. */
-  read(): Promise<DeviceConfig>;
+  /** Reads and normalises the device's current config (with its renditions when `renditions`). */
+  read(renditions: boolean): Promise<DeviceConfig>;
   /** Writes the given sections; `current` is what `read` returned just before. */
   write(sections: ConfigWrite, current: DeviceConfig): Promise<void>;
 }
@@ -130,7 +161,8 @@ export async function convergeConfig(desired: EncoderConfig, steps: ConvergeStep
   const problems = checkCapabilities(steps.capabilities, desired);
   if (problems.length) throw new UnsupportedConfigError(steps.ref, problems);
 
-  const current = await steps.read();
+  const withRenditions = desired.renditions !== undefined;
+  const current = await steps.read(withRenditions);
   const changes = diffConfig(desired, current);
   if (!changes.length) return { changes, readBack: current, deviations: [] };
 
@@ -140,8 +172,14 @@ export async function convergeConfig(desired: EncoderConfig, steps: ConvergeStep
       Object.assign(sections, { [section]: desired[section] });
     }
   }
+  const renditions = new Map<number, Rendition | null>();
+  for (const change of changes) {
+    const index = /^renditions\.(\d+)/.exec(change.path)?.[1];
+    if (index !== undefined) renditions.set(Number(index), desired.renditions?.[Number(index)] ?? null);
+  }
+  if (renditions.size) sections.renditions = renditions;
   await steps.write(sections, current);
 
-  const readBack = await steps.read();
+  const readBack = await steps.read(withRenditions);
   return { changes, readBack, deviations: diffConfig(desired, readBack) };
 }

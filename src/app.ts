@@ -13,10 +13,12 @@ import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
 import { refuseProvisional } from '../drivers/provisional.js';
 import { auditRoutes } from './api/routes/audit.js';
+import { configRoutes } from './api/routes/configs.js';
 import { deviceRoutes } from './api/routes/devices.js';
 import { eventRoutes } from './api/routes/events.js';
 import { fleetRoutes } from './api/routes/fleet.js';
 import { healthRoutes } from './api/routes/health.js';
+import { ingestRoutes } from './api/routes/ingest.js';
 import { jobRoutes } from './api/routes/jobs.js';
 import { keyRoutes } from './api/routes/keys.js';
 import { profileRoutes } from './api/routes/profiles.js';
@@ -24,6 +26,8 @@ import { scheduleRoutes } from './api/routes/schedules.js';
 import { webhookRoutes } from './api/routes/webhooks.js';
 import { type Api, createServer } from './api/server.js';
 import { type Config, publicEndpoints } from './config.js';
+import { ConfigCheck } from './fleet/config-check.js';
+import { DesiredConfigs } from './fleet/desired-config.js';
 import { DeviceLanes } from './fleet/device-lanes.js';
 import { DeviceOperations } from './fleet/device-operations.js';
 import { EventFeed } from './fleet/event-feed.js';
@@ -38,7 +42,13 @@ import { FleetActions } from './fleet/schedules/fleet-actions.js';
 import { Scheduler } from './fleet/schedules/scheduler.js';
 import { Schedules } from './fleet/schedules/schedules.js';
 import { StatusTracker } from './fleet/status-tracker.js';
+import { StreamProvisioning } from './fleet/stream-provisioning.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
+import { SettingAdvisor } from './ingest/advisor.js';
+import { BintuClient } from './ingest/bintu-client.js';
+import type { DeviceFacts } from './ingest/guidance.js';
+import { type BroadcastWindow, IngestWatch } from './ingest/ingest-watch.js';
+import { nanoStreamHosts } from './ingest/nanostream-target.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { ensureAdminKey, printBootstrapKey } from './security/bootstrap.js';
@@ -62,6 +72,11 @@ export interface AppOptions {
   readonly lookup?: LookupFunction;
   /** Shows the generated first admin key (default: standard error). */
   readonly announceKey?: (key: string) => void;
+  /**
+   * When set, the nanoStream webhook allows a device's stream only inside its broadcast window
+   * (the scheduler provides it); by default every window is open.
+   */
+  readonly broadcastWindow?: BroadcastWindow;
 }
 
 export interface App {
@@ -74,6 +89,7 @@ export interface App {
   readonly hub: EventHub;
   readonly feed: EventFeed;
   readonly scheduler: Scheduler;
+  readonly ingest: IngestWatch;
   readonly logger: Logger;
   /** Starts background work (jobs, polling, schedules). */
   start(): Promise<void>;
@@ -191,7 +207,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   const devices = storeJobDevices(store);
+  const hosts = nanoStreamHosts(config);
+  const configs = new DesiredConfigs(hosts);
+  const advisor = new SettingAdvisor(hosts, (deviceId) => deviceFacts(tracker, deviceId));
   const engine = new JobEngine({
+    configs,
+    advise: (items, strict) => advisor.forDevices(items, { strict }),
     repo: store.jobs,
     devices,
     lanes,
@@ -221,7 +242,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       );
     },
   });
+  const watch = new IngestWatch({
+    hosts,
+    graceMs: config.NANOSTREAM_PUBLISH_GRACE_MS,
+    deviceStream: (deviceId) => tracker.get(deviceId),
+    onVerdict: (deviceId, verdict, at) => tracker.setIngest(deviceId, verdict, at),
+    ...(opts.broadcastWindow ? { window: opts.broadcastWindow } : {}),
+  });
   monitor = new FleetMonitor({
+    configs,
+    onDesired: (deviceId, desired) => watch.setDesired(deviceId, desired?.config),
     store,
     poller,
     tracker,
@@ -237,7 +267,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger: logger.child({ component: 'webhooks' }),
     deviceOf,
   });
-  const inventory = new Inventory(store.devices, store.profiles, {
+  const inventory = new Inventory(store.devices, store.profiles, configs, {
     onChange: () => void monitor?.refresh(),
     checkHost: (host) => guard.checkHost(host),
   });
@@ -297,6 +327,23 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   scheduleRoutes(server, schedules);
   keyRoutes(server, store.apiKeys);
   auditRoutes(server, store.audit);
+  configRoutes(server, new ConfigCheck({ devices, configs, advisor }));
+  const bintu = config.BINTU_API_KEY
+    ? new StreamProvisioning(
+        new BintuClient({ baseUrl: config.BINTU_API_URL, apiKey: config.BINTU_API_KEY }),
+        {
+          devices,
+          inventory,
+          streams: store.ingestStreams,
+          engine,
+        },
+      )
+    : undefined;
+  ingestRoutes(server, {
+    watch,
+    ...(bintu ? { bintu } : {}),
+    ...(config.NANOSTREAM_WEBHOOK_TOKEN ? { webhookToken: config.NANOSTREAM_WEBHOOK_TOKEN } : {}),
+  });
 
   const m = monitor;
   return {
@@ -309,6 +356,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     hub,
     feed,
     scheduler,
+    ingest: watch,
     logger,
     async start() {
       await feed.start();
@@ -317,18 +365,32 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       engine.start();
       poller.start();
       scheduler.start();
+      watch.start();
     },
     async close() {
       await scheduler.stop();
+      watch.stop();
       poller.stop();
       await engine.stop();
       await m.stop();
       await webhooks.stop();
       await feed.stop();
       await server.close();
+      await bintu?.client.close();
       await lanes.close();
       metrics.close();
       await store.close();
     },
+  };
+}
+
+/** What the tracker knows about a device that the setting guidance uses. */
+function deviceFacts(tracker: StatusTracker, deviceId: string): DeviceFacts {
+  const observed = tracker.get(deviceId);
+  const video = tracker.currentConfig(deviceId)?.video;
+  return {
+    ...(observed.input ? { input: observed.input } : {}),
+    streaming: observed.stream === 'streaming',
+    ...(video?.width !== undefined ? { current: { width: video.width, height: video.height } } : {}),
   };
 }

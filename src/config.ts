@@ -60,6 +60,37 @@ export const ConfigSchema = Type.Object(
      * anything is sent, for fleets that must not run unverified calls against real units.
      */
     PROVISIONAL_OPERATIONS: Type.Union([Type.Literal('allow'), Type.Literal('refuse')], { default: 'allow' }),
+
+    // nanoStream Cloud ingest (src/ingest/). Hosts are config so tests point them at loopback.
+    /** RTMP ingest URL a `nanostream` target with `ingest: 'rtmp'` expands to. */
+    NANOSTREAM_RTMP_URL: Type.String({
+      format: 'rtmp-url',
+      default: 'rtmp://bintu-stream.nanocosmos.de/live',
+    }),
+    /** SRT ingest host (caller, port 5000) without a region. */
+    NANOSTREAM_SRT_HOST: Type.String({ format: 'host', default: 'bintu-srt.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_EU: Type.String({ format: 'host', default: 'bintu-srt-eu.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_US: Type.String({ format: 'host', default: 'bintu-srt-us.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_AS: Type.String({ format: 'host', default: 'bintu-srt-as.nanocosmos.de' }),
+    NANOSTREAM_SRT_HOST_SA: Type.String({ format: 'host', default: 'bintu-srt-sa.nanocosmos.de' }),
+    /** WHIP endpoint; the stream name goes with it as the key (bearer token). */
+    NANOSTREAM_WHIP_URL: Type.String({
+      format: 'http-url',
+      default: 'https://bintu-webrtc.nanocosmos.de/p/webrtc',
+    }),
+    /** A device streaming this long without a `publish` webhook for its stream is flagged `ingest: missing`. */
+    NANOSTREAM_PUBLISH_GRACE_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+    /**
+     * Shared secret for the nanoStream ingest webhook: when set, nanoStream must call
+     * `/v1/ingest/nanostream/webhook?token=<it>` (configure that URL in the custom webhook);
+     * other calls get 401. Unset: the webhook answers anyone (it reveals only allow/deny). Secret.
+     */
+    NANOSTREAM_WEBHOOK_TOKEN: Type.Optional(
+      Type.String({ minLength: 16, maxLength: 256, pattern: '^[A-Za-z0-9._~-]+$' }),
+    ),
+    /** bintu REST API key; the bintu client (stream creation, provisioning) exists only when set. Secret. */
+    BINTU_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    BINTU_API_URL: Type.String({ format: 'http-url', default: 'https://bintu.nanocosmos.de' }),
   },
   { additionalProperties: true },
 );
@@ -69,7 +100,7 @@ export type Config = Static<typeof ConfigSchema>;
 export class ConfigError extends Error {}
 
 /** Variables whose values must not be echoed in error messages. */
-const SECRET_VARIABLES = new Set(['ADMIN_API_KEY']);
+const SECRET_VARIABLES = new Set(['ADMIN_API_KEY', 'BINTU_API_KEY', 'NANOSTREAM_WEBHOOK_TOKEN']);
 
 export type PublicEndpoint = 'healthz' | 'metrics' | 'docs';
 

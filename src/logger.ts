@@ -11,6 +11,7 @@ const SECRET_KEYS = [
   'passphrase',
   'bearerToken',
   'streamId',
+  'streamName',
   'token',
   'apiKey',
   'secret',

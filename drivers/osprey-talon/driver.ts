@@ -5,6 +5,7 @@ import {
   type ApplyResult,
   type CallOptions,
   type Capabilities,
+  type ConfigReadOptions,
   DeviceAuthError,
   type DeviceConfig,
   type DeviceInfo,
@@ -14,16 +15,22 @@ import {
   type DriverModule,
   type EncoderConfig,
   type EncoderDriver,
+  type Rendition,
 } from '../contract.js';
 import { convergeConfig } from '../converge.js';
 import { DeviceHttp, type HttpReply, parseWire, type SessionScheme } from '../http.js';
 import {
   ActionReply,
   API,
+  CHANNEL_COUNT,
+  ChannelListReply,
   ChannelReply,
+  type ChannelState,
+  type ChannelUpdate,
   configFromWire,
   DEFAULT_CREDENTIALS,
   infoFromWire,
+  type ListedChannel,
   LoginReply,
   PRIMARY_CHANNEL,
   SESSION_COOKIE,
@@ -56,7 +63,8 @@ export const capabilities: Capabilities = {
     channels: [1, 2],
   },
   reboot: true,
-  outputs: 4,
+  // [DOC] channels are the unit of configuration ("Add Channel"); each carries one rendition.
+  outputs: CHANNEL_COUNT,
   minPollIntervalMs: 500,
   provisional: ['login', 'getInfo', 'getConfig', 'applyConfig', 'start', 'stop', 'getStatus', 'reboot'],
 };
@@ -117,39 +125,76 @@ class TalonDriver implements EncoderDriver {
     );
   }
 
-  async getConfig(opts?: CallOptions): Promise<DeviceConfig> {
+  async getConfig(opts?: ConfigReadOptions): Promise<DeviceConfig> {
+    if (opts?.renditions) return configOfChannels(await this.channels(opts));
     return configFromWire(
       await this.http.json({ method: 'GET', path: this.channel, signal: opts?.signal }, ChannelReply),
     );
   }
 
   applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+    let listed: ListedChannel[] = [];
     return convergeConfig(config, {
       ref: this.http.ref,
       capabilities,
-      read: () => this.getConfig(opts),
+      read: async (renditions) => {
+        if (!renditions) return this.getConfig(opts);
+        listed = await this.channels(opts);
+        return configOfChannels(listed);
+      },
       // The reply echoes the channel, but the read-back that follows is what counts.
       write: async (sections) => {
-        await this.http.ok({
-          method: 'PUT',
-          path: this.channel,
-          json: updateToWire(sections),
-          signal: opts?.signal,
-        });
+        const { renditions, ...main } = sections;
+        if (main.target || main.video || main.audio)
+          await this.put(PRIMARY_CHANNEL, updateToWire(main), opts);
+        if (renditions) await this.writeRenditions(renditions, listed, opts);
       },
     });
   }
 
-  async start(opts?: CallOptions): Promise<void> {
-    // The device answers a start of a running channel with its current state, so this is idempotent.
-    await this.http.json(
-      { method: 'POST', path: `${this.channel}/start`, signal: opts?.signal },
-      ActionReply,
-    );
+  /**
+   * Each rendition is a channel of its own (rendition i = channel i + 2). While the main channel is
+   * live, a newly configured rendition is started and a cleared one stopped, so the set of live
+   * renditions always matches the config.
+   */
+  private async writeRenditions(
+    renditions: ReadonlyMap<number, Rendition | null>,
+    listed: readonly ListedChannel[],
+    opts?: CallOptions,
+  ): Promise<void> {
+    const live = (state: ChannelState | undefined) => state === 'RUNNING' || state === 'STARTING';
+    const mainLive = live(listed[0]?.state);
+    for (const [index, rendition] of renditions) {
+      const id = index + 2;
+      const state = listed[id - 1]?.state;
+      if (rendition) {
+        await this.put(id, updateToWire(rendition), opts);
+        if (mainLive && !live(state)) await this.action(id, 'start', opts);
+      } else {
+        if (live(state)) await this.action(id, 'stop', opts);
+        await this.put(id, { output: { upstream_protocol: 'NONE' } }, opts);
+      }
+    }
   }
 
+  /**
+   * Starts the main channel, then every further configured channel (the renditions). The device
+   * answers a start of a running channel with its current state, so this is idempotent.
+   */
+  async start(opts?: CallOptions): Promise<void> {
+    await this.action(PRIMARY_CHANNEL, 'start', opts);
+    for (const c of (await this.channels(opts)).slice(1)) {
+      if (c.output.upstream_protocol !== 'NONE' && (c.state === 'IDLE' || c.state === 'ERROR'))
+        await this.action(c.id, 'start', opts);
+    }
+  }
+
+  /** Stops the main channel and every further channel still running. */
   async stop(opts?: CallOptions): Promise<void> {
-    await this.http.json({ method: 'POST', path: `${this.channel}/stop`, signal: opts?.signal }, ActionReply);
+    await this.action(PRIMARY_CHANNEL, 'stop', opts);
+    for (const c of (await this.channels(opts)).slice(1)) {
+      if (c.state === 'RUNNING' || c.state === 'STARTING') await this.action(c.id, 'stop', opts);
+    }
   }
 
   async getStatus(opts?: CallOptions): Promise<DeviceStatus> {
@@ -173,6 +218,34 @@ class TalonDriver implements EncoderDriver {
   close(): Promise<void> {
     return this.http.close();
   }
+
+  private async channels(opts?: CallOptions): Promise<ListedChannel[]> {
+    return (
+      await this.http.json({ method: 'GET', path: `${API}/channels`, signal: opts?.signal }, ChannelListReply)
+    ).channels;
+  }
+
+  private async put(channel: number, update: ChannelUpdate, opts?: CallOptions): Promise<void> {
+    await this.http.ok({
+      method: 'PUT',
+      path: `${API}/channels/${channel}`,
+      json: update,
+      signal: opts?.signal,
+    });
+  }
+
+  private async action(channel: number, verb: 'start' | 'stop', opts?: CallOptions): Promise<void> {
+    await this.http.json(
+      { method: 'POST', path: `${API}/channels/${channel}/${verb}`, signal: opts?.signal },
+      ActionReply,
+    );
+  }
+}
+
+/** The main channel's config, with every further channel as a rendition. */
+function configOfChannels(channels: readonly ListedChannel[]): DeviceConfig {
+  const [main, ...rest] = channels;
+  return { ...configFromWire(main!), renditions: rest.map((c) => configFromWire(c)) };
 }
 
 export const talon: DriverModule = {

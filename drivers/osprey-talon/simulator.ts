@@ -14,6 +14,7 @@ import {
 } from '../sim/device.js';
 import {
   API,
+  CHANNEL_COUNT,
   type Channel,
   type ChannelState,
   type ChannelUpdate,
@@ -22,7 +23,6 @@ import {
 } from './wire.js';
 
 const FRAME_RATES = [23.98, 24, 25, 29.97, 30, 50, 59.94, 60];
-const CHANNEL_COUNT = 4;
 
 interface ChannelRuntime {
   startedAt?: number;
@@ -74,7 +74,7 @@ export class TalonSim extends SimDevice {
       return { status: 202, body: { status: 'restarting' } };
     }
     if (route === `GET ${API}/channels`) {
-      return { body: { channels: this.channels.map((c) => ({ id: c.id, name: c.name })) } };
+      return { body: { channels: this.channels.map((c, i) => ({ ...c, state: this.stateOf(i) })) } };
     }
     const match = /^\/api\/v1\/channels\/(\d+)(\/(start|stop|status|stats))?$/.exec(req.path);
     const index = match ? Number(match[1]) - 1 : -1;

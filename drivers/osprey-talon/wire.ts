@@ -33,6 +33,8 @@ import { wireSchema } from '../http.js';
 export const API = '/api/v1';
 /** [INF] The driver manages the first channel; further channels carry extra renditions. */
 export const PRIMARY_CHANNEL = 1;
+/** [DOC] "Add Channel creates an additional channel"; the simulated 4K-SC has four [INF]. */
+export const CHANNEL_COUNT = 4;
 /** [DOC, UI] Factory login. */
 export const DEFAULT_CREDENTIALS = { username: 'admin', password: 'osprey' } as const;
 /** [INF] Session cookie name. */
@@ -145,6 +147,17 @@ export const ChannelState = Type.Union([
   Type.Literal('ERROR'),
 ]);
 export type ChannelState = Static<typeof ChannelState>;
+
+/**
+ * [INF] GET /api/v1/channels: every channel with its settings and state, so one request shows
+ * which outputs (renditions) are configured and running.
+ */
+export const ListedChannel = Type.Composite([Channel, Type.Object({ state: ChannelState })]);
+export type ListedChannel = Static<typeof ListedChannel>;
+export const ChannelListReply = wireSchema(
+  'talon channel list',
+  Type.Object({ channels: Type.Array(ListedChannel, { minItems: 1 }) }),
+);
 
 /** [INF] GET /api/v1/channels/{id}/status ("Get Encoder Status" exists per the guide's sibling TOC). */
 export const StatusReply = wireSchema(

@@ -2,15 +2,19 @@
  * Videon EdgeCaster / LiveEdge driver: the contract in terms of the local REST API v2 of `wire.ts`.
  *
  * The API has no sessions. Outputs are pre-existing out_stream slots: the driver manages the first
- * RTMP and the first SRT slot, keeps at most one of them configured, and starts/stops by writing the
- * slot's `enable` flag. Every write is a read-modify-write of the whole object.
+ * RTMP and the first SRT slot for the main stream, keeps at most one of them configured, puts
+ * multi-bitrate renditions on the further SRT slots (each with its own video encoder), and
+ * starts/stops by writing the slots' `enable` flags. Every write is a read-modify-write of the whole
+ * object.
  */
 
+import { isDeepStrictEqual } from 'node:util';
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
   type ApplyResult,
   type CallOptions,
   type Capabilities,
+  type ConfigReadOptions,
   type DeviceConfig,
   type DeviceInfo,
   type DeviceStatus,
@@ -18,6 +22,7 @@ import {
   type DriverModule,
   type EncoderConfig,
   type EncoderDriver,
+  type Rendition,
   type Target,
   UnsupportedConfigError,
 } from '../contract.js';
@@ -30,6 +35,7 @@ import {
   AudioEncoderReply,
   activeSlot,
   audioEncoderBody,
+  CreatedReply,
   configFromWire,
   DEFAULT_PORT,
   hasDestination,
@@ -41,6 +47,7 @@ import {
   outStreamCleared,
   outStreamWithTarget,
   RESOLUTIONS,
+  renditionSlotIds,
   SystemReply,
   slotIds,
   sourcesOf,
@@ -78,8 +85,10 @@ export const capabilities: Capabilities = {
   },
   // No public reboot call on the local API (the cloud API has commands).
   reboot: false,
-  // Three SRT and several RTMP slots exist, but the contract drives one target.
-  outputs: 1,
+  // The main stream (first RTMP or SRT slot) and two renditions on SRT outputs 2 and 3, each with a
+  // video encoder of its own [DOC: encoders are created with POST; DOC, UI: three SRT outputs].
+  outputs: 3,
+  renditionTargets: ['srt'],
   minPollIntervalMs: 1000,
   // Basic auth on :2020, the SRT keys, the status enum and slot selection are inferred (wire.ts).
   provisional: ['login', 'getConfig', 'applyConfig', 'getStatus', 'start', 'stop'],
@@ -90,6 +99,14 @@ interface Snapshot {
   rtmp?: OutStream;
   srt?: OutStream;
   active?: OutStream;
+  video?: VideoEncoder;
+  audio?: AudioEncoder;
+  /** The rendition slots, when read: rendition i = `renditions[i]`. */
+  renditions?: RenditionSlot[];
+}
+
+interface RenditionSlot {
+  slot: OutStream;
   video?: VideoEncoder;
   audio?: AudioEncoder;
 }
@@ -128,9 +145,8 @@ class VideonDriver implements EncoderDriver {
     return infoFromWire(await this.get(`${API}/system`, SystemReply, opts));
   }
 
-  async getConfig(opts?: CallOptions): Promise<DeviceConfig> {
-    const s = await this.read(opts, true);
-    return configFromWire(s.active, s.video, s.audio);
+  async getConfig(opts?: ConfigReadOptions): Promise<DeviceConfig> {
+    return configOf(await this.read(opts, true, opts?.renditions ?? false));
   }
 
   async applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
@@ -144,33 +160,45 @@ class VideonDriver implements EncoderDriver {
         },
       ]);
     }
+    // Renditions draw on the main stream's audio encoder: they cannot have audio of their own.
+    const ownAudio = (config.renditions ?? []).findIndex(
+      (r) => r.audio && !isDeepStrictEqual(r.audio, config.audio),
+    );
+    if (ownAudio >= 0) {
+      throw new UnsupportedConfigError(this.http.ref, [
+        {
+          field: `renditions.${ownAudio}.audio`,
+          reason: "videon renditions share the main stream's audio encoder: give the same audio (or none)",
+        },
+      ]);
+    }
     let last: Snapshot = {};
     return convergeConfig(config, {
       ref: this.http.ref,
       capabilities,
-      read: async () => {
-        last = await this.read(opts, true);
-        return configFromWire(last.active, last.video, last.audio);
+      read: async (renditions) => {
+        last = await this.read(opts, true, renditions);
+        return configOf(last);
       },
       write: (sections) => this.write(sections, last, opts),
     });
   }
 
+  /** Enables the main slot, then every rendition slot that has a destination. */
   async start(opts?: CallOptions): Promise<void> {
-    const { active } = await this.read(opts, false);
+    const { active, renditions = [] } = await this.read(opts, false, true);
     if (!active) throw this.noSlot('rtmp');
-    if (active.enable) return; // already on: no PUT
-    await this.put(
-      `${API}/out_streams/${active.out_stream_id}`,
-      outStreamBody(active, { enable: true }),
-      opts,
+    const off = [active, ...renditions.map((r) => r.slot).filter(hasDestination)].filter(
+      (slot) => !slot.enable,
     );
+    for (const slot of off)
+      await this.put(`${API}/out_streams/${slot.out_stream_id}`, outStreamBody(slot, { enable: true }), opts);
   }
 
   async stop(opts?: CallOptions): Promise<void> {
-    const { rtmp, srt } = await this.read(opts, false);
+    const { rtmp, srt, renditions = [] } = await this.read(opts, false, true);
     // Stop every managed slot that is on, so nothing keeps streaming after a stop.
-    for (const slot of [rtmp, srt]) {
+    for (const slot of [rtmp, srt, ...renditions.map((r) => r.slot)]) {
       if (slot?.enable) {
         await this.put(
           `${API}/out_streams/${slot.out_stream_id}`,
@@ -195,9 +223,17 @@ class VideonDriver implements EncoderDriver {
     return this.http.close();
   }
 
-  /** Reads the managed slots and, when asked, the encoders the active slot draws from. */
-  private async read(opts: CallOptions | undefined, withEncoders: boolean): Promise<Snapshot> {
-    const ids = slotIds(await this.get(`${API}/out_streams`, OutStreamsReply, opts));
+  /**
+   * Reads the managed slots and, when asked, the encoders the active slot draws from, and the
+   * rendition slots (with their encoders when `withEncoders`).
+   */
+  private async read(
+    opts: CallOptions | undefined,
+    withEncoders: boolean,
+    withRenditions = false,
+  ): Promise<Snapshot> {
+    const list = await this.get(`${API}/out_streams`, OutStreamsReply, opts);
+    const ids = slotIds(list);
     const s: Snapshot = {};
     if (ids.rtmp !== undefined)
       s.rtmp = await this.get(`${API}/out_streams/${ids.rtmp}`, OutStreamReply, opts);
@@ -210,10 +246,41 @@ class VideonDriver implements EncoderDriver {
       if (src.audio !== undefined)
         s.audio = await this.get(`${API}/encoders/aud_encoders/${src.audio}`, AudioEncoderReply, opts);
     }
+    if (withRenditions)
+      s.renditions = await this.renditionSlots(opts, withEncoders, s, renditionSlotIds(list));
     return s;
   }
 
+  /** The rendition slots (read after the main ones; encoders the main slot shares are not read twice). */
+  private async renditionSlots(
+    opts: CallOptions | undefined,
+    withEncoders: boolean,
+    main: Snapshot,
+    ids: readonly number[],
+  ): Promise<RenditionSlot[]> {
+    const mainSrc = main.active ? sourcesOf(main.active) : {};
+    const slots: RenditionSlot[] = [];
+    for (const id of ids) {
+      const r: RenditionSlot = { slot: await this.get(`${API}/out_streams/${id}`, OutStreamReply, opts) };
+      const src = sourcesOf(r.slot);
+      if (withEncoders && src.video !== undefined)
+        r.video =
+          src.video === mainSrc.video && main.video
+            ? main.video
+            : await this.get(`${API}/encoders/vid_encoders/${src.video}`, VideoEncoderReply, opts);
+      if (withEncoders && src.audio !== undefined)
+        r.audio =
+          src.audio === mainSrc.audio && main.audio
+            ? main.audio
+            : await this.get(`${API}/encoders/aud_encoders/${src.audio}`, AudioEncoderReply, opts);
+      slots.push(r);
+    }
+    return slots;
+  }
+
   private async write(sections: ConfigWrite, s: Snapshot, opts?: CallOptions): Promise<void> {
+    // Whether the stream is live, as read before any write (a target switch keeps it so).
+    const live = !!(s.rtmp?.enable || s.srt?.enable);
     if (sections.target) await this.writeTarget(sections.target, s, opts);
     const src = s.active ? sourcesOf(s.active) : {};
     if (sections.video) {
@@ -234,6 +301,54 @@ class VideonDriver implements EncoderDriver {
           ? s.audio
           : await this.get(path, AudioEncoderReply, opts);
       await this.put(path, audioEncoderBody(enc, sections.audio), opts);
+    }
+    if (sections.renditions)
+      await this.writeRenditions(
+        sections.renditions,
+        s,
+        { live, mainVideo: src.video, mainAudio: src.audio },
+        opts,
+      );
+  }
+
+  /**
+   * Each rendition on its SRT slot with a video encoder of its own (created when the slot still
+   * draws from the main encoder) and the main audio encoder. While the main stream is live a
+   * written rendition goes live too; a cleared one is emptied and disabled.
+   */
+  private async writeRenditions(
+    renditions: ReadonlyMap<number, Rendition | null>,
+    s: Snapshot,
+    main: { live: boolean; mainVideo?: number; mainAudio?: number },
+    opts?: CallOptions,
+  ): Promise<void> {
+    for (const [index, rendition] of renditions) {
+      const r = s.renditions?.[index];
+      if (!r) throw this.noSlot(`srt (rendition ${index} needs SRT output ${index + 2})`);
+      const path = `${API}/out_streams/${r.slot.out_stream_id}`;
+      if (!rendition) {
+        if (r.slot.enable || hasDestination(r.slot)) await this.put(path, outStreamCleared(r.slot), opts);
+        continue;
+      }
+      let encoderId = sourcesOf(r.slot).video;
+      let encoder = r.video;
+      if (encoderId === undefined || encoderId === main.mainVideo || !encoder) {
+        const created = await this.http.json(
+          { method: 'POST', path: `${API}/encoders/vid_encoders`, signal: opts?.signal },
+          CreatedReply,
+        );
+        encoderId = created.id;
+        encoder = await this.get(`${API}/encoders/vid_encoders/${encoderId}`, VideoEncoderReply, opts);
+      }
+      await this.put(
+        `${API}/encoders/vid_encoders/${encoderId}`,
+        videoEncoderBody(encoder, rendition.video),
+        opts,
+      );
+      const body = outStreamWithTarget(r.slot, rendition.target, main.live);
+      body.video_sources = { video_source_ids: [encoderId] };
+      if (main.mainAudio !== undefined) body.audio_sources = { audio_source_ids: [main.mainAudio] };
+      await this.put(path, body, opts);
     }
   }
 
@@ -275,6 +390,16 @@ class VideonDriver implements EncoderDriver {
       { field: kind, reason: `the output references no ${kind} encoder` },
     ]);
   }
+}
+
+/** The main config from the active slot and its encoders; renditions from their slots, when read. */
+function configOf(s: Snapshot): DeviceConfig {
+  return {
+    ...configFromWire(s.active, s.video, s.audio),
+    ...(s.renditions
+      ? { renditions: s.renditions.map((r) => configFromWire(r.slot, r.video, r.audio)) }
+      : {}),
+  };
 }
 
 export const videon: DriverModule = {

@@ -233,6 +233,17 @@ export function slotIds(list: OutStreamList): SlotIds {
   return ids;
 }
 
+/**
+ * The slots renditions go to: the SRT outputs after the first (SRT 2 and 3 on a 4K unit [DOC, UI]),
+ * in list order. The first RTMP and SRT slots carry the main stream.
+ */
+export function renditionSlotIds(list: OutStreamList): number[] {
+  const srt = list.out_streams.filter(
+    (item) => (typeof item.output_type === 'string' ? item.output_type : item.output_type.value) === 'srt',
+  );
+  return srt.slice(1).map((item) => item.out_stream_id);
+}
+
 /** True when the slot holds a destination (an RTMP URL or an SRT host). */
 export function hasDestination(os: OutStream): boolean {
   if (os.output_type.value === 'rtmp') return rtmpFullUrl(os) !== '';

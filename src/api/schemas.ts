@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { JobRecord, TaskRecord } from '../fleet/jobs/model.js';
 import { ObservedState } from '../fleet/observed.js';
+import { Guidance } from '../ingest/guidance.js';
 import { ErrorReply } from './errors.js';
 import { RunView, ScheduleView } from './schedule-views.js';
 import {
@@ -16,6 +17,7 @@ import {
 
 export const SHARED_SCHEMAS = [
   ErrorReply,
+  Guidance,
   SecretView,
   TargetView,
   ConfigView,

@@ -5,12 +5,13 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { DeviceTls } from '../../drivers/contract.js';
-import { maskSecret, SECRET_TARGET_FIELDS } from '../../drivers/converge.js';
+import { maskSecret } from '../../drivers/converge.js';
 import { ObservedState } from '../fleet/observed.js';
 import { Role, rolePermissions } from '../security/permissions.js';
 import type { ApiKeyRecord } from '../store/api-keys.js';
 import type { DeviceRecord } from '../store/devices.js';
 import type { ProfileRecord } from '../store/profiles.js';
+import { mapTargetSecrets } from '../store/secret-fields.js';
 
 export const SecretView = Type.Object(
   { set: Type.Literal(true), last4: Type.Optional(Type.String({ maxLength: 4 })) },
@@ -45,26 +46,27 @@ export const TargetView = Type.Object(
 
 const AvView = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]));
 
+const RenditionView = Type.Object({
+  target: Type.Optional(Type.Ref(TargetView)),
+  video: Type.Optional(AvView),
+  audio: Type.Optional(AvView),
+});
+
 export const ConfigView = Type.Object(
-  { target: Type.Optional(Type.Ref(TargetView)), video: Type.Optional(AvView), audio: Type.Optional(AvView) },
+  {
+    target: Type.Optional(Type.Ref(TargetView)),
+    video: Type.Optional(AvView),
+    audio: Type.Optional(AvView),
+    renditions: Type.Optional(Type.Array(RenditionView)),
+  },
   { $id: 'ConfigView', title: 'ConfigView', description: 'A config as shown: secrets masked.' },
 );
 export type ConfigView = Static<typeof ConfigView>;
 
-/** Masks secret target fields of any config-shaped value. */
+/** Masks secret target fields of any config-shaped value (its target and each rendition's). */
 export function maskConfig(config: unknown): ConfigView | undefined {
   if (!config || typeof config !== 'object') return undefined;
-  const c = config as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...c };
-  if (c.target && typeof c.target === 'object') {
-    const target: Record<string, unknown> = { ...(c.target as Record<string, unknown>) };
-    for (const field of [...SECRET_TARGET_FIELDS, 'streamName']) {
-      const value = target[field];
-      if (typeof value === 'string') target[field] = maskSecret(value);
-    }
-    out.target = target;
-  }
-  return out as ConfigView;
+  return mapTargetSecrets(config, maskSecret) as ConfigView;
 }
 
 export const DeviceView = Type.Object(

@@ -2,12 +2,13 @@
  * Single-device operations for the convenience routes: each is a one-device job (so it is recorded,
  * retried, serialised with polls and visible like any other job) that the caller waits for.
  */
-import type { DeviceEndpoint, EncoderConfig } from '../../drivers/contract.js';
+import type { DeviceEndpoint } from '../../drivers/contract.js';
 import { NotFoundError } from '../api/errors.js';
+import { assertShorthands } from '../ingest/expand.js';
 import type { Store } from '../store/index.js';
 import type { DeviceLanes } from './device-lanes.js';
 import type { JobEngine } from './jobs/engine.js';
-import type { JobAction, JobRecord, TaskRecord } from './jobs/model.js';
+import type { JobAction, JobConfig, JobRecord, TaskRecord } from './jobs/model.js';
 import { TERMINAL_JOB_STATES } from './jobs/model.js';
 import type { ObservedState } from './observed.js';
 import type { StatusTracker } from './status-tracker.js';
@@ -51,10 +52,11 @@ export class DeviceOperations {
    */
   async setConfig(
     deviceId: string,
-    config: EncoderConfig,
+    config: JobConfig,
     waitMs: number,
     createdBy?: string,
   ): Promise<OperationOutcome> {
+    assertShorthands(config, 'body');
     const device = await this.deps.store.devices.get(deviceId);
     if (!device) throw new NotFoundError('device', deviceId);
     if (device.overrides || device.profileId)

@@ -7,10 +7,12 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DeviceTls, type VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
 import { ApiError, BadRequestError, NotFoundError } from '../api/errors.js';
+import { assertShorthands } from '../ingest/expand.js';
 import { AddressRefusedError } from '../security/network-guard.js';
 import type { DevicePatch, DeviceQuery, DeviceRecord, DeviceRepo, NewDevice } from '../store/devices.js';
 import { ImportRejectedError, type RowProblem } from '../store/errors.js';
 import type { ProfileRecord, ProfileRepo } from '../store/profiles.js';
+import type { DesiredConfigs } from './desired-config.js';
 import { Credentials, DeviceName, DriftPolicyField, LabelMap, VendorField } from './device-fields.js';
 import { ConfigOverrides, effectiveConfig } from './effective-config.js';
 import { normaliseHost } from './host.js';
@@ -90,6 +92,7 @@ export class Inventory {
   constructor(
     private readonly devices: DeviceRepo,
     private readonly profiles: ProfileRepo,
+    private readonly configs: DesiredConfigs,
     private readonly opts: InventoryOptions = {},
   ) {
     this.onChange = opts.onChange ?? (() => {});
@@ -100,6 +103,8 @@ export class Inventory {
     checkScope(scope, { vendor: input.vendor, labels: input.labels ?? {} });
     await this.checkHost(input.host, 'body/host');
     const profile = input.profile ? await this.profileFor(input.profile) : undefined;
+    if (input.overrides)
+      assertShorthands(effectiveConfig(profile?.config, input.overrides), 'body/overrides');
     const device = await this.devices.create(this.toNew(input, profile?.id));
     this.onChange();
     return this.detail(device, profile);
@@ -143,6 +148,13 @@ export class Inventory {
     }
     if (patch.host !== undefined) await this.checkHost(patch.host, 'body/host');
     const profile = typeof patch.profile === 'string' ? await this.profileFor(patch.profile) : undefined;
+    if (patch.overrides) {
+      const current = await this.devices.get(id);
+      const currentProfile = current?.profileId ? await this.profiles.get(current.profileId) : undefined;
+      const base =
+        patch.profile === undefined ? (currentProfile?.config ?? current?.baseConfig) : profile?.config;
+      assertShorthands(effectiveConfig(base, patch.overrides), 'body/overrides');
+    }
     const change: DevicePatch = {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.host !== undefined ? { host: normaliseHost(patch.host) } : {}),
@@ -226,7 +238,7 @@ export class Inventory {
 
   private async detail(device: DeviceRecord, profile?: ProfileRecord): Promise<DeviceDetail> {
     const base = profile?.config ?? device.baseConfig;
-    const effective = effectiveConfig(base, device.overrides);
+    const effective = this.configs.effective(base, device.overrides);
     return { device, ...(profile ? { profile } : {}), ...(effective ? { effective } : {}) };
   }
 

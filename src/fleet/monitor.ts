@@ -6,20 +6,17 @@
  * reach this one too.
  */
 import type { Logger } from 'pino';
-import { type DeviceEndpoint, EncoderConfig, type VendorId } from '../../drivers/contract.js';
+import type { DeviceEndpoint, VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
-import { bodyValidator } from '../api/server.js';
 import type { DeviceRecord, DeviceWithSecrets } from '../store/devices.js';
 import type { Store } from '../store/index.js';
 import type { ProfileRecord } from '../store/profiles.js';
-import { effectiveConfig } from './effective-config.js';
+import type { DesiredConfigs } from './desired-config.js';
 import type { EventHub } from './event-hub.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobRequest } from './jobs/model.js';
 import type { Poller } from './poller.js';
 import type { DesiredState, StatusTracker } from './status-tracker.js';
-
-const validConfig = bodyValidator<EncoderConfig>(EncoderConfig, 'config');
 
 export interface MonitorOptions {
   readonly store: Store;
@@ -34,6 +31,9 @@ export interface MonitorOptions {
   readonly healBackoffMs?: number;
   /** Only devices this process polls (replicas share the fleet); default all. */
   readonly owns?: (deviceId: string) => boolean;
+  readonly configs: DesiredConfigs;
+  /** Told each device's desired state after every refresh that read it, and `undefined` once it is deleted. */
+  readonly onDesired?: (deviceId: string, desired: DesiredState | undefined) => void;
 }
 
 interface HealState {
@@ -177,15 +177,25 @@ export class FleetMonitor {
   private async doRefresh(full: boolean): Promise<void> {
     const { store, poller, tracker } = this.opts;
     const started = new Date(Date.now() - 2000).toISOString(); // overlap covers clock skew between writers
+    const previous = this.profiles;
     this.profiles = new Map((await store.profiles.list()).map((p) => [p.id, p]));
     const changed =
       full || !this.lastRefresh
         ? await store.devices.resolve({})
         : await store.devices.changedSince(this.lastRefresh);
-    const withSecrets = await store.devices.getWithSecrets(changed.map((d) => d.id));
+    // A profile edit changes what its devices should be without touching their rows.
+    const edited = new Set(
+      [...this.profiles.values()].filter((p) => previous.get(p.id)?.version !== p.version).map((p) => p.id),
+    );
+    const toRead = new Set(changed.map((d) => d.id));
+    if (previous.size && edited.size)
+      for (const d of this.devices.values()) if (d.profileId && edited.has(d.profileId)) toRead.add(d.id);
+    const withSecrets = await store.devices.getWithSecrets([...toRead]);
     for (const d of withSecrets) {
       this.devices.set(d.id, d);
-      tracker.setDesired(d.id, this.desiredOf(d));
+      const desired = this.desiredOf(d);
+      tracker.setDesired(d.id, desired);
+      this.opts.onDesired?.(d.id, desired);
       if (this.opts.owns?.(d.id) ?? true) {
         poller.upsert({
           endpoint: endpointOf(d),
@@ -202,6 +212,7 @@ export class FleetMonitor {
         if (!ids.has(id)) {
           this.devices.delete(id);
           poller.remove(id);
+          this.opts.onDesired?.(id, undefined);
           tracker.forget(id);
         }
       }
@@ -216,11 +227,11 @@ export class FleetMonitor {
 
   private desiredOf(d: DeviceRecord): DesiredState {
     const profile = d.profileId ? this.profiles.get(d.profileId) : undefined;
-    const merged = effectiveConfig(profile?.config ?? d.baseConfig, d.overrides);
-    const checked = merged ? validConfig(merged) : undefined;
+    const base = profile?.config ?? d.baseConfig;
+    const checked = base || d.overrides ? this.opts.configs.resolve(base, d.overrides) : undefined;
     return {
       ...(d.desiredState ? { state: d.desiredState } : {}),
-      ...(checked?.ok ? { config: checked.value } : {}),
+      ...(checked?.ok ? { config: checked.config } : {}),
     };
   }
 

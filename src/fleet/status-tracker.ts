@@ -69,6 +69,12 @@ export class StatusTracker {
     return this.tracks.get(deviceId)?.observed ?? unknownState();
   }
 
+  /** The device's settings as it last reported them, else as we last asked for them. */
+  currentConfig(deviceId: string): DeviceConfig | undefined {
+    const track = this.tracks.get(deviceId);
+    return track?.config ?? track?.desired.config;
+  }
+
   entries(): IterableIterator<[string, { observed: ObservedState }]> {
     return this.tracks.entries();
   }
@@ -104,10 +110,11 @@ export class StatusTracker {
     this.update(deviceId, track, { ...track.observed });
   }
 
-  setIngest(deviceId: string, ingest: IngestState): void {
+  /** What the ingest side says about the device's stream (nanoStream webhooks), as of `at`. */
+  setIngest(deviceId: string, ingest: IngestState, at = Date.now()): void {
     const track = this.track(deviceId);
     if (track.observed.ingest === ingest) return;
-    this.update(deviceId, track, { ...track.observed, ingest });
+    this.update(deviceId, track, { ...track.observed, ingest }, at);
   }
 
   observe(deviceId: string, outcome: PollOutcome, at = Date.now()): ObservedState {

@@ -8,6 +8,7 @@ import { AuditLog } from './audit.js';
 import { type Db, openDatabase } from './db.js';
 import { DeviceRepo } from './devices.js';
 import { EventLog } from './events.js';
+import { IngestStreamRepo } from './ingest-streams.js';
 import { SqlJobRepo } from './jobs.js';
 import { ObservedRepo } from './observed.js';
 import { ProfileRepo } from './profiles.js';
@@ -26,6 +27,7 @@ export interface Store {
   readonly schedules: SqlScheduleRepo;
   readonly apiKeys: ApiKeyRepo;
   readonly audit: AuditLog;
+  readonly ingestStreams: IngestStreamRepo;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     schedules: new SqlScheduleRepo(db, opts.box),
     apiKeys: new ApiKeyRepo(db),
     audit: new AuditLog(db),
+    ingestStreams: new IngestStreamRepo(db),
     close: () => db.close(),
   };
 }

@@ -26,6 +26,7 @@ import type {
   TaskUpdate,
 } from '../fleet/jobs/repo.js';
 import type { Selector } from '../fleet/selector.js';
+import type { Guidance } from '../ingest/guidance.js';
 import type { SecretBox } from '../security/secrets.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Db } from './db.js';
@@ -68,6 +69,7 @@ export class SqlJobRepo implements JobRepo {
       cancel_requested: 0,
       owner: null,
       lease_until: null,
+      guidance: job.guidance ? JSON.stringify(job.guidance) : null,
     };
     const now = new Date().toISOString();
     const taskRows: TaskRow[] = tasks.map((t) => ({
@@ -367,6 +369,7 @@ function toJob(r: JobRow): JobRecord {
     ...(r.started_at ? { startedAt: r.started_at } : {}),
     ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
     cancelRequested: Number(r.cancel_requested) === 1,
+    ...(r.guidance ? { guidance: JSON.parse(r.guidance) as Guidance } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * Where secrets live (extend this list when a migration adds one):
  *   devices.password                          one token
  *   devices.overrides, devices.base_config    config JSON with tokens in the target's secret fields
+ *                                             (renditions' targets and nanoStream stream names too)
  *   profiles.config, profile_versions.config  config JSON (history keeps old stream keys too)
  *   jobs.config, job_tasks.config             config JSON
  *   schedules.config                          config JSON

@@ -91,6 +91,8 @@ export interface JobsTable {
   cancel_requested: number;
   owner: string | null;
   lease_until: string | null;
+  /** Setting guidance (warnings, traffic estimate) computed when the job was created, JSON. */
+  guidance: string | null;
 }
 
 export interface JobTasksTable {
@@ -251,6 +253,14 @@ export interface AuditDevicesTable {
   device_id: string;
 }
 
+/** The ingest-side stream created for a device (bintu), so its state can be looked up. */
+export interface IngestStreamsTable {
+  device_id: string;
+  provider: string;
+  stream_id: string;
+  created_at: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   device_labels: DeviceLabelsTable;
@@ -269,4 +279,5 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   audit_devices: AuditDevicesTable;
+  ingest_streams: IngestStreamsTable;
 }

@@ -1,23 +1,39 @@
 /**
  * Encrypts the secret fields inside config-shaped JSON (a `target` with stream keys, passphrases,
- * tokens, stream ids) before it is stored, and decrypts them after reading; the rest of the JSON
- * stays readable in the database.
+ * tokens, stream ids, nanoStream stream names, also in each rendition's target) before it is
+ * stored, and decrypts them after reading; the rest of the JSON stays readable in the database.
  */
 import { SECRET_TARGET_FIELDS } from '../../drivers/converge.js';
+import { SHORTHAND_SECRET_FIELDS } from '../ingest/nanostream-target.js';
 import type { SecretBox } from '../security/secrets.js';
 
 type Json = Record<string, unknown>;
 
-function mapTargetSecrets(config: unknown, fn: (value: string) => string): unknown {
+/** Every secret field a stored target can have: concrete targets' and the shorthand's. */
+export const CONFIG_SECRET_FIELDS: readonly string[] = [...SECRET_TARGET_FIELDS, ...SHORTHAND_SECRET_FIELDS];
+
+/** Applies `fn` to every secret target field of a config: its target and each rendition's. */
+export function mapTargetSecrets(config: unknown, fn: (value: string) => unknown): unknown {
   if (!config || typeof config !== 'object') return config;
-  const target = (config as Json).target;
-  if (!target || typeof target !== 'object') return config;
-  const sealed: Json = { ...(target as Json) };
-  for (const field of SECRET_TARGET_FIELDS) {
+  const c = config as Json;
+  const out: Json = { ...c };
+  if (c.target && typeof c.target === 'object') out.target = mapFields(c.target as Json, fn);
+  if (Array.isArray(c.renditions))
+    out.renditions = c.renditions.map((r: unknown) =>
+      r && typeof r === 'object' && (r as Json).target && typeof (r as Json).target === 'object'
+        ? { ...(r as Json), target: mapFields((r as Json).target as Json, fn) }
+        : r,
+    );
+  return out;
+}
+
+function mapFields(target: Json, fn: (value: string) => unknown): Json {
+  const sealed: Json = { ...target };
+  for (const field of CONFIG_SECRET_FIELDS) {
     const value = sealed[field];
     if (typeof value === 'string') sealed[field] = fn(value);
   }
-  return { ...(config as Json), target: sealed };
+  return sealed;
 }
 
 /** JSON text with secret target fields encrypted; null for absent configs. */

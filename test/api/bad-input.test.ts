@@ -92,7 +92,7 @@ describe('API refuses bad input with the field named', () => {
       'unknown protocol, with the list',
       { target: { protocol: 'ftp', url: 'x' } },
       'body/target/protocol',
-      'must be one of "rtmp", "srt", "whip"',
+      'must be one of "rtmp", "srt", "whip", "nanostream"',
     ],
     ['missing target', { video: { codec: 'h264', bitrateKbps: 1000 } }, 'body/target', 'is required'],
     [

@@ -19,6 +19,8 @@ const SECRETS = {
   bearerToken: 'whip-bearer-Zq9-0123456789',
   streamId: 'push:SECRET-STREAM-Zq9',
   webhookSecret: 'whsec-Zq9-webhook-secret-value',
+  streamName: 'NANO-SECRET-Zq9-STREAM',
+  renditionStreamName: 'NANO-LOW-Zq9-STREAM',
 };
 
 describe.each(BACKENDS)('secrets stay secret (%s store)', (backend) => {
@@ -84,6 +86,33 @@ describe.each(BACKENDS)('secrets stay secret (%s store)', (backend) => {
     await call('GET', '/v1/devices');
     await call('GET', '/v1/profiles');
     await call('GET', `/v1/profiles/${profile.body.id}/versions`);
+    // nanoStream stream names: the shorthand in a profile, per-device names for main and rendition.
+    await call('POST', '/v1/profiles', {
+      name: 'nano-abr',
+      config: {
+        target: { protocol: 'nanostream', ingest: 'srt' },
+        video: { codec: 'h264', bitrateKbps: 2000 },
+        renditions: [{ video: { bitrateKbps: 500 } }],
+      },
+    });
+    await call('PATCH', `/v1/devices/${id}`, {
+      profile: 'nano-abr',
+      overrides: {
+        target: { streamName: SECRETS.streamName },
+        renditions: [{ target: { streamName: SECRETS.renditionStreamName } }],
+      },
+    });
+    const abr = await call('POST', '/v1/jobs', { action: 'apply', deviceIds: [id], profile: 'nano-abr' });
+    await svc.app.engine.waitFor(abr.body.id, 5000);
+    await call('GET', `/v1/jobs/${abr.body.id}/tasks`);
+    await call('GET', `/v1/devices/${id}`);
+    await svc.app.monitor.refresh();
+    const publish = await fetch(`${svc.url}/v1/ingest/nanostream/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `call=publish&name=${SECRETS.streamName}`,
+    });
+    expect(publish.status).toBe(200);
     const hook = await call('POST', '/v1/webhooks', {
       url: 'http://127.0.0.1:9/hook',
       secret: SECRETS.webhookSecret,
@@ -106,7 +135,11 @@ describe.each(BACKENDS)('secrets stay secret (%s store)', (backend) => {
   it('shows secrets only as { set, last4 }', async () => {
     const device = await svc.request('GET', `/v1/devices/${id}`);
     expect(device.body.credentials.password).toEqual({ set: true });
-    expect(device.body.overrides.target.streamKey).toEqual({ set: true, last4: '9-77' });
+    expect(device.body.overrides.target.streamName).toEqual({ set: true, last4: 'REAM' });
+    expect(device.body.overrides.renditions[0].target.streamName).toEqual({ set: true, last4: 'REAM' });
+    expect(device.body.desired.config.target.streamId).toEqual({ set: true, last4: 'REAM' });
+    const profile = await svc.request('GET', '/v1/profiles/secret-profile');
+    expect(profile.body.config.target.streamKey).toEqual({ set: true, last4: '9-77' });
   });
 
   for (const [name, secret] of Object.entries(SECRETS)) {

@@ -2,8 +2,10 @@
  * JobEngine.wake(): a wake-up that arrives while a claim pass is running (a job submitted at that
  * moment) must cause another pass right after, not wait for the poll timer.
  */
+
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { DesiredConfigs } from '../../src/fleet/desired-config.js';
 import { DeviceLanes } from '../../src/fleet/device-lanes.js';
 import { NO_EVENTS } from '../../src/fleet/events.js';
 import { JobEngine } from '../../src/fleet/jobs/engine.js';
@@ -31,6 +33,7 @@ describe('JobEngine.wake()', () => {
     const engine = new JobEngine({
       repo,
       devices: {} as JobDevices,
+      configs: {} as DesiredConfigs,
       lanes: new DeviceLanes({ concurrency: 1, createDriver: () => ({}) as never }),
       events: NO_EVENTS,
       logger: pino({ level: 'silent' }),

@@ -1,10 +1,9 @@
 /** /v1/devices: inventory, and the single-device convenience operations (one-device jobs). */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { EncoderConfig } from '../../../drivers/contract.js';
 import type { DeviceOperations, OperationOutcome } from '../../fleet/device-operations.js';
 import { DeviceCreate, DevicePatchBody, type Inventory } from '../../fleet/inventory.js';
-import { JobRecord, TaskRecord } from '../../fleet/jobs/model.js';
+import { DeviceConfigRequest, JobRecord, TaskRecord } from '../../fleet/jobs/model.js';
 import { ObservedState } from '../../fleet/observed.js';
 import type { StatusTracker } from '../../fleet/status-tracker.js';
 import { noteAudit } from '../../security/audit-trail.js';
@@ -271,7 +270,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         tags,
         params: IdParams,
         querystring: WaitQuery,
-        body: EncoderConfig,
+        body: DeviceConfigRequest,
         response: { 200: Outcome, 202: Outcome, ...errors(400, 404, 422, 502, 504) },
       },
     },

@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { DriftPolicyField } from '../../fleet/device-fields.js';
 import { JobConfig } from '../../fleet/jobs/model.js';
+import { assertShorthands } from '../../ingest/expand.js';
 import type { ProfileRepo } from '../../store/profiles.js';
 import { NotFoundError } from '../errors.js';
 import type { Api } from '../server.js';
@@ -51,6 +52,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
       },
     },
     async (request, reply) => {
+      assertShorthands(request.body.config, 'body/config');
       const profile = await profiles.create(request.body);
       reply.code(201).header('etag', etag(profile.version)).header('location', `/v1/profiles/${profile.id}`);
       return profileView(profile, 0);
@@ -109,6 +111,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
     },
     async (request, reply) => {
       const current = await find(request.params.id);
+      assertShorthands(request.body.config, 'body/config');
       const profile = await profiles.update(current.id, request.body, ifMatch(request));
       reply.header('etag', etag(profile.version));
       return profileView(profile, await profiles.usage(profile.id));

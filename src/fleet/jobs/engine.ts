@@ -8,13 +8,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { checkCapabilities, type DeviceEndpoint, EncoderConfig } from '../../../drivers/contract.js';
+import { checkCapabilities, type DeviceEndpoint, type EncoderConfig } from '../../../drivers/contract.js';
 import { getDriverModule } from '../../../drivers/index.js';
 import { ApiError, BadRequestError } from '../../api/errors.js';
-import { bodyValidator } from '../../api/server.js';
+import { shorthandFieldErrors } from '../../ingest/expand.js';
+import type { Guidance } from '../../ingest/guidance.js';
+import type { DesiredConfigs } from '../desired-config.js';
 import type { DeviceLanes } from '../device-lanes.js';
 import { runPlan } from '../device-plan.js';
-import { effectiveConfig } from '../effective-config.js';
 import type { EventSink } from '../events.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../retry.js';
 import type { Selector } from '../selector.js';
@@ -51,6 +52,13 @@ export interface JobEngineOptions {
   readonly maxParallelJobs?: number;
   /** Told which devices a new job will work on (they count as "applying" from now on). */
   readonly onQueued?: (deviceIds: readonly string[]) => void;
+  /** Computes each device's complete config (overrides, nanoStream shorthand) for `apply`. */
+  readonly configs: DesiredConfigs;
+  /** Setting guidance for an `apply` job's devices, attached to the job (and blocking it when strict). */
+  readonly advise?: (
+    items: readonly { deviceId: string; config: EncoderConfig }[],
+    strict: boolean,
+  ) => Guidance;
 }
 
 export interface SubmitContext {
@@ -60,8 +68,6 @@ export interface SubmitContext {
   /** The caller's device scope: devices outside it are neither selected nor accepted by id. */
   readonly scope?: Selector;
 }
-
-const validateConfig = bodyValidator<EncoderConfig>(EncoderConfig, 'config');
 
 export class JobEngine {
   private readonly repo: JobRepo;
@@ -135,7 +141,10 @@ export class JobEngine {
     let pendingSeen = 0;
     const tasks: NewTask[] = devices.map((device, seq) => {
       const task = { deviceId: device.id, deviceName: device.name, vendor: device.vendor, seq };
-      const prepared = request.action === 'apply' ? prepareConfig(device.vendor, base, device.overrides) : {};
+      const prepared =
+        request.action === 'apply'
+          ? prepareConfig(this.opts.configs, device.vendor, base, device.overrides)
+          : {};
       if (prepared.error) return { ...task, canary: false, state: 'failed' as const, error: prepared.error };
       return {
         ...task,
@@ -145,6 +154,8 @@ export class JobEngine {
       };
     });
 
+    const guidance =
+      request.action === 'apply' ? this.guidanceFor(tasks, options.strict ?? false) : undefined;
     const refused = tasks.filter((t) => t.state === 'failed').length;
     const counts = { ...emptyCounts(tasks.length), pending: tasks.length - refused, failed: refused };
     const job = {
@@ -159,6 +170,7 @@ export class JobEngine {
       ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey, requestHash } : {}),
       createdAt: new Date().toISOString(),
       counts,
+      ...(guidance ? { guidance } : {}),
     };
     await this.repo.create(
       job,
@@ -175,6 +187,25 @@ export class JobEngine {
     });
     this.wake();
     return record;
+  }
+
+  /**
+   * The guidance for the devices about to be configured.
+   * @throws ApiError 422 `setting_warnings` when strict and there is any warning: nothing is created
+   */
+  private guidanceFor(tasks: readonly NewTask[], strict: boolean): Guidance | undefined {
+    if (!this.opts.advise) return undefined;
+    const items = tasks.flatMap((t) => (t.config ? [{ deviceId: t.deviceId, config: t.config }] : []));
+    const guidance = this.opts.advise(items, strict);
+    if (strict && guidance.warnings.length) {
+      throw new ApiError(
+        422,
+        'setting_warnings',
+        `strict: ${guidance.warnings.length} setting warning(s), nothing was changed: ${guidance.warnings.map((w) => `${w.field}: ${w.message}`).join('; ')}`,
+        guidance,
+      );
+    }
+    return guidance;
   }
 
   /** Asks a job to stop scheduling devices; in-flight device operations finish cleanly. */
@@ -488,7 +519,7 @@ class JobRun {
 }
 
 function checkShape(request: JobRequest): void {
-  const problems: { field: string; reason: string }[] = [];
+  const problems = shorthandFieldErrors(request.config, 'body/config');
   if (!!request.selector === !!request.deviceIds)
     problems.push({ field: 'body/selector', reason: 'give exactly one of selector and deviceIds' });
   if (request.action === 'apply') {
@@ -506,12 +537,12 @@ function checkShape(request: JobRequest): void {
 
 /** The device's complete config (job or profile config ⊕ its overrides), checked before any contact. */
 function prepareConfig(
+  configs: DesiredConfigs,
   vendor: string,
   base: JobConfig | undefined,
   overrides: unknown,
 ): { config?: EncoderConfig; error?: TaskError } {
-  const merged = effectiveConfig(base, overrides);
-  const checked = validateConfig(merged ?? {});
+  const checked = configs.resolve(base, overrides);
   if (!checked.ok) {
     return {
       error: {
@@ -522,7 +553,7 @@ function prepareConfig(
       },
     };
   }
-  const problems = checkCapabilities(getDriverModule(vendor).capabilities, checked.value);
+  const problems = checkCapabilities(getDriverModule(vendor).capabilities, checked.config);
   if (problems.length) {
     return {
       error: {
@@ -533,7 +564,7 @@ function prepareConfig(
       },
     };
   }
-  return { config: checked.value };
+  return { config: checked.config };
 }
 
 function desiredWrite(

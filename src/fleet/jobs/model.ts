@@ -3,7 +3,10 @@
  * as TypeBox schemas (they type the engine and document the API).
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { AudioSettings, Target, VideoSettings } from '../../../drivers/contract.js';
+import { AudioSettings, VideoSettings } from '../../../drivers/contract.js';
+import { Guidance } from '../../ingest/guidance.js';
+import { ConfigTarget } from '../../ingest/nanostream-target.js';
+import { TargetOverrides } from '../effective-config.js';
 import { Attempt, TaskError } from '../task-error.js';
 
 export const JobAction = Type.Union([
@@ -14,12 +17,44 @@ export const JobAction = Type.Union([
 ]);
 export type JobAction = Static<typeof JobAction>;
 
-/** A config given with a job: every part optional, completed per device by its overrides (stream keys). */
+/**
+ * A further output for multi-bitrate, as configs give it: the fields that differ from the main
+ * stream. Its target is merged over the main target (typically just its own `streamName` or
+ * `streamKey`), its video and audio over the main ones.
+ * @example { target: { streamName: 'ABCDE-LOW12' }, video: { bitrateKbps: 500, width: 640, height: 360 } }
+ */
+export const RenditionInput = Type.Object(
+  {
+    target: Type.Optional(TargetOverrides),
+    video: Type.Partial(VideoSettings),
+    audio: Type.Optional(Type.Partial(AudioSettings)),
+  },
+  { additionalProperties: false, title: 'RenditionInput' },
+);
+export type RenditionInput = Static<typeof RenditionInput>;
+
+/**
+ * A config given with a job or a profile: every part optional, completed per device by its
+ * overrides (stream keys, stream names). The target may be the `nanostream` shorthand.
+ */
 export const JobConfig = Type.Object(
-  { target: Type.Optional(Target), video: Type.Optional(VideoSettings), audio: Type.Optional(AudioSettings) },
+  {
+    target: Type.Optional(ConfigTarget),
+    video: Type.Optional(VideoSettings),
+    audio: Type.Optional(AudioSettings),
+    /** Multi-bitrate: further outputs, each its own stream (devices with several outputs only). */
+    renditions: Type.Optional(Type.Array(RenditionInput, { maxItems: 15 })),
+  },
   { additionalProperties: false },
 );
 export type JobConfig = Static<typeof JobConfig>;
+
+/** A config given for one device as a whole (PUT /v1/devices/{id}/config): the target is required. */
+export const DeviceConfigRequest = Type.Object(
+  { ...JobConfig.properties, target: ConfigTarget },
+  { additionalProperties: false, title: 'DeviceConfigRequest' },
+);
+export type DeviceConfigRequest = Static<typeof DeviceConfigRequest>;
 
 export const JobOptions = Type.Object(
   {
@@ -35,6 +70,8 @@ export const JobOptions = Type.Object(
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
     /** Higher runs first when the fleet-wide bound is reached. */
     priority: Type.Optional(Type.Integer({ minimum: -10, maximum: 10 })),
+    /** For `apply`: setting warnings (nanoStream recommendations) refuse the job instead of being attached to it. */
+    strict: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -168,6 +205,8 @@ export const JobRecord = Type.Object(
     startedAt: Type.Optional(Type.String()),
     finishedAt: Type.Optional(Type.String()),
     cancelRequested: Type.Boolean(),
+    /** For `apply` (and its dry run): setting warnings and the traffic estimate across the job's devices. */
+    guidance: Type.Optional(Type.Ref(Guidance)),
   },
   { $id: 'Job', title: 'Job' },
 );

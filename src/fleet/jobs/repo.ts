@@ -5,6 +5,7 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { DeviceEndpoint, EncoderConfig } from '../../../drivers/contract.js';
+import type { Guidance } from '../../ingest/guidance.js';
 import type { Selector } from '../selector.js';
 import type { Attempt, TaskError } from '../task-error.js';
 import type {
@@ -32,6 +33,7 @@ export interface NewJob {
   readonly requestHash?: string;
   readonly createdAt: string;
   readonly counts: JobCounts;
+  readonly guidance?: Guidance;
 }
 
 export interface NewTask {

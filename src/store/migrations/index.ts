@@ -8,6 +8,7 @@ import { jobs } from './002-jobs.js';
 import { eventsWebhooks } from './003-events-webhooks.js';
 import { schedules } from './004-schedules.js';
 import { security } from './005-security.js';
+import { nanostreamIngest } from './006-nanostream-ingest.js';
 import type { Dialect } from './dialect.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -17,5 +18,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '003-events-webhooks': eventsWebhooks(dialect),
     '004-schedules': schedules(),
     '005-security': security(dialect),
+    '006-nanostream-ingest': nanostreamIngest(),
   };
 }
