@@ -15,6 +15,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { compileValidator, createAjv, formatErrors } from '../validation.js';
 import { errorHandler, ValidationFailed } from './errors.js';
+import { completeErrorResponses, finishDocument, SECURITY_SCHEMES } from './openapi.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 
 export type Api = FastifyInstance<
@@ -69,6 +70,7 @@ export async function createServer(logger: Logger): Promise<Api> {
   });
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.addHook('onRoute', completeErrorResponses());
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -80,7 +82,11 @@ export async function createServer(logger: Logger): Promise<Api> {
         license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
       servers: [{ url: 'http://localhost:8080', description: 'local service' }],
+      components: { securitySchemes: SECURITY_SCHEMES },
+      security: [{ bearerAuth: [] }],
     },
+    transformObject: (document) =>
+      finishDocument('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -8,6 +8,14 @@ import { JobRecord, TaskRecord } from '../../fleet/jobs/model.js';
 import { ObservedState } from '../../fleet/observed.js';
 import type { StatusTracker } from '../../fleet/status-tracker.js';
 import { ApiError, taskErrorReply } from '../errors.js';
+import {
+  EXAMPLE_CONFIG,
+  EXAMPLE_DEVICE,
+  EXAMPLE_DEVICE_PATCH,
+  EXAMPLE_IMPORT_CSV,
+  EXAMPLE_IMPORT_JSON,
+  withExamples,
+} from '../examples.js';
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
 import { ConfigView, DeviceView, deviceView, maskConfig } from '../views.js';
@@ -92,7 +100,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         operationId: 'createDevice',
         summary: 'Add a device to the inventory (the device is not contacted)',
         tags,
-        body: DeviceCreate,
+        body: withExamples(DeviceCreate, EXAMPLE_DEVICE),
         response: { 201: Type.Ref(DeviceView), ...errors(400, 409, 422) },
       },
     },
@@ -164,10 +172,17 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
           querystring: Type.Object({
             mode: Type.Union([Type.Literal('create'), Type.Literal('upsert')], { default: 'create' }),
           }),
-          consumes: ['text/csv', 'application/json'],
-          body: Type.String({
-            description: 'The CSV text, or a JSON array of device objects with the same fields.',
-          }),
+          body: {
+            content: {
+              'text/csv': { schema: Type.String({ examples: [EXAMPLE_IMPORT_CSV] }) },
+              'application/json': {
+                schema: Type.String({
+                  description: 'A JSON array of device objects with the fields of POST /v1/devices.',
+                  examples: [EXAMPLE_IMPORT_JSON],
+                }),
+              },
+            },
+          },
           response: {
             200: Type.Object({ rows: Type.Integer(), created: Type.Integer(), updated: Type.Integer() }),
             ...errors(400, 413, 415),
@@ -176,7 +191,8 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
       async (request) => {
         const csv = String(request.headers['content-type'] ?? '').startsWith('text/csv');
-        return inventory.import(request.body, csv ? 'csv' : 'json', request.query.mode);
+        // The scope's parser hands over the raw text for every content type it accepts.
+        return inventory.import(request.body as string, csv ? 'csv' : 'json', request.query.mode);
       },
     );
   });
@@ -207,7 +223,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         summary: 'Change a device (send If-Match with its ETag to refuse a stale write)',
         tags,
         params: IdParams,
-        body: DevicePatchBody,
+        body: withExamples(DevicePatchBody, EXAMPLE_DEVICE_PATCH),
         response: { 200: Type.Ref(DeviceView), ...errors(400, 404, 409, 412, 422) },
       },
     },
@@ -246,7 +262,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         tags,
         params: IdParams,
         querystring: WaitQuery,
-        body: EncoderConfig,
+        body: withExamples(EncoderConfig, EXAMPLE_CONFIG),
         response: { 200: Outcome, 202: Outcome, ...errors(400, 404, 422, 502, 504) },
       },
     },

@@ -4,6 +4,7 @@ import type { JobEngine } from '../../fleet/jobs/engine.js';
 import { JobRecord, JobRequest, JobState, TaskRecord, TaskState } from '../../fleet/jobs/model.js';
 import type { JobRepo } from '../../fleet/jobs/repo.js';
 import { NotFoundError } from '../errors.js';
+import { EXAMPLE_JOBS, withExamples } from '../examples.js';
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
 import { errors, IdParams } from './common.js';
@@ -24,7 +25,7 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         }),
-        body: JobRequest,
+        body: withExamples(JobRequest, ...EXAMPLE_JOBS),
         response: { 202: Type.Ref(JobRecord), ...errors(400, 404, 422) },
       },
     },
