@@ -17,6 +17,7 @@ import { compileValidator, createAjv, formatErrors } from '../validation.js';
 import { errorHandler, ValidationFailed } from './errors.js';
 import { completeErrorResponses, finishDocument, SECURITY_SCHEMES } from './openapi.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { API_VERSION } from './version.js';
 
 export type Api = FastifyInstance<
   RawServerDefault,
@@ -26,7 +27,6 @@ export type Api = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-export const API_VERSION = '0.1.0';
 
 /** Largest JSON body accepted by default; the import route raises its own limit. */
 export const BODY_LIMIT_BYTES = 256 * 1024;

@@ -86,6 +86,8 @@ const DeviceSummary = Type.Object({
   stream: Type.String(),
   sync: Type.String(),
   alerts: Type.Integer(),
+  /** Last polled video bitrate while streaming. */
+  bitrateKbps: Type.Optional(Type.Number()),
   version: Type.Integer(),
 });
 
@@ -142,6 +144,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
             stream: s.stream,
             sync: s.sync,
             alerts: s.alerts.length,
+            ...(s.bitrateKbps !== undefined ? { bitrateKbps: s.bitrateKbps } : {}),
             version: d.version,
           };
         }),
