@@ -28,6 +28,7 @@ import { storeJobDevices } from './fleet/job-devices.js';
 import { JobEngine } from './fleet/jobs/engine.js';
 import { FleetMonitor } from './fleet/monitor.js';
 import { Poller } from './fleet/poller.js';
+import { StatusSamples } from './fleet/status-samples.js';
 import { StatusTracker } from './fleet/status-tracker.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
 import { createLogger } from './logger.js';
@@ -158,12 +159,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (event.type === 'job.task')
       metrics.deviceOperations.inc({ action: 'task', outcome: String(event.data.state) });
   });
+  const samples = new StatusSamples();
   const poller = new Poller({
     lanes,
     intervalMs: config.POLL_INTERVAL_MS,
     configEveryPolls: 6,
     onResult: (deviceId, outcome, durationMs) => {
-      tracker.observe(deviceId, outcome);
+      const observed = tracker.observe(deviceId, outcome);
+      samples.add(deviceId, observed.stream, observed.bitrateKbps);
       const vendor = monitor?.device(deviceId)?.vendor ?? 'unknown';
       metrics.pollDuration.observe(
         { vendor, outcome: 'status' in outcome ? 'ok' : 'error' },
@@ -204,7 +207,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       return { store: store.backend, polling: poller.size, instance: instanceId };
     },
   });
-  deviceRoutes(server, { inventory, operations, tracker });
+  deviceRoutes(server, {
+    inventory,
+    operations,
+    tracker,
+    samples,
+    stateChanges: (id, limit) => store.observed.history(id, limit),
+  });
   profileRoutes(server, store.profiles);
   jobRoutes(server, { engine, repo: store.jobs });
   eventRoutes(server, { feed, deviceOf });

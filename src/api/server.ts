@@ -27,7 +27,6 @@ export type Api = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-
 /** Largest JSON body accepted by default; the import route raises its own limit. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
 

@@ -6,7 +6,9 @@ import type { DeviceOperations, OperationOutcome } from '../../fleet/device-oper
 import { DeviceCreate, DevicePatchBody, type Inventory } from '../../fleet/inventory.js';
 import { JobRecord, TaskRecord } from '../../fleet/jobs/model.js';
 import { ObservedState } from '../../fleet/observed.js';
+import type { StatusSamples } from '../../fleet/status-samples.js';
 import type { StatusTracker } from '../../fleet/status-tracker.js';
+import type { StateChange } from '../../store/observed.js';
 import { ApiError, taskErrorReply } from '../errors.js';
 import {
   EXAMPLE_CONFIG,
@@ -28,7 +30,30 @@ export interface DeviceRouteDeps {
   readonly inventory: Inventory;
   readonly operations: DeviceOperations;
   readonly tracker: StatusTracker;
+  readonly samples: StatusSamples;
+  /** Persisted connectivity/stream changes of a device, newest first. */
+  readonly stateChanges: (deviceId: string, limit: number) => Promise<StateChange[]>;
 }
+
+const HistoryView = Type.Object({
+  samples: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      stream: Type.String(),
+      bitrateKbps: Type.Optional(Type.Number()),
+    }),
+    { description: 'Recent polls, oldest first (kept in memory: empty after a restart).' },
+  ),
+  changes: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      connectivity: Type.String(),
+      stream: Type.String(),
+      detail: Type.Optional(Type.String({ description: 'The error the device or the poll reported.' })),
+    }),
+    { description: 'Connectivity and stream changes, newest first.' },
+  ),
+});
 
 const DeviceListQuery = Type.Object({
   selector: Type.Optional(
@@ -92,7 +117,7 @@ const DeviceSummary = Type.Object({
 });
 
 export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
-  const { inventory, operations, tracker } = deps;
+  const { inventory, operations, tracker, samples } = deps;
   const tags = ['devices'];
 
   app.post(
@@ -297,6 +322,28 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     );
   }
+
+  app.get(
+    '/v1/devices/:id/history',
+    {
+      schema: {
+        operationId: 'getDeviceHistory',
+        summary: 'Recent bitrate samples and the last state changes (with errors) of a device',
+        tags,
+        params: IdParams,
+        querystring: Type.Object({ changes: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }),
+        response: { 200: HistoryView, ...errors(404) },
+      },
+    },
+    async (request) => {
+      const { device } = await inventory.get(request.params.id);
+      const changes = await deps.stateChanges(device.id, request.query.changes);
+      return {
+        samples: samples.get(device.id),
+        changes: changes.map(({ deviceId: _id, ...change }) => change),
+      };
+    },
+  );
 
   app.get(
     '/v1/devices/:id/status',
