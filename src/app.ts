@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
+import { dashboardRoutes } from './api/dashboard.js';
 import { deviceRoutes } from './api/routes/devices.js';
 import { eventRoutes } from './api/routes/events.js';
 import { fleetRoutes } from './api/routes/fleet.js';
@@ -219,6 +220,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   eventRoutes(server, { feed, deviceOf });
   webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
   fleetRoutes(server, { monitor, tracker });
+  await dashboardRoutes(server);
 
   const m = monitor;
   return {
