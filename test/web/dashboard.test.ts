@@ -35,7 +35,7 @@ describe('dashboard', () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const key = apiKeyOf(svc);
-    if (key) await page.addInitScript((k) => localStorage.setItem('encoder-fleet.apiKey', k), key);
+    if (key) await page.addInitScript((k) => (globalThis as any).localStorage.setItem('encoder-fleet.apiKey', k), key);
     page.setDefaultTimeout(15_000);
   });
   afterAll(async () => {
@@ -58,12 +58,12 @@ describe('dashboard', () => {
 
   it('shows a state change on a simulator without a reload', async () => {
     await page.evaluate(() => {
-      (window as any).__sameDocument = true;
+      (globalThis as any).__sameDocument = true;
     });
     const sim = f.fleet.byId('osprey-talon-00003')!;
     sim.reboot(8000);
     await tile('osprey-talon-00003').locator('[data-state="unreachable"]').waitFor({ timeout: 10_000 });
-    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
     await screenshot(page, '2-live-state');
   });
 

@@ -14,7 +14,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<Omit<Loaded<T>, 'reload'>>({});
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reloads when the caller's deps or tick change
   useEffect(() => {
     let current = true;
     load().then(

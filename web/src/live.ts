@@ -46,7 +46,6 @@ export function onFleetEvent(listener: Listener): () => void {
 }
 
 export function useFleetEvent(listener: Listener, deps: unknown[]): void {
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the listener depends on
   useEffect(() => onFleetEvent(listener), deps);
 }
 
