@@ -3,14 +3,13 @@
  * tables and JSON, jobs followed to the end with per-device failures, and the exit codes scripts
  * rely on.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor, runCli } from '../helpers/cli.js';
+import { cliFor, hasRoute, runCli } from '../helpers/cli.js';
 import { addFleet, type FleetSetup } from '../helpers/fleet.js';
 import { startService, type TestService } from '../helpers/service.js';
 
@@ -18,14 +17,6 @@ const config = {
   target: { protocol: 'rtmp', url: 'rtmp://127.0.0.1:1935/live', streamKey: 'CLI-KEY-1' },
   video: { codec: 'h264', bitrateKbps: 2500 },
 };
-
-/** Whether the service (built from this tree) registers the route; read from the checked-in document. */
-function hasRoute(path: string): boolean {
-  const doc = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', '..', 'openapi', 'openapi.json'), 'utf8'),
-  );
-  return path in doc.paths;
-}
 
 describe('encoder-fleet CLI', () => {
   let svc: TestService;

@@ -1,5 +1,6 @@
 /** Runs the built `encoder-fleet` CLI (dist/, built by the test global setup) as a child process. */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestService } from './service.js';
 
@@ -39,4 +40,12 @@ export function cliFor(svc: TestService) {
   const key = apiKeyOf(svc);
   return (args: readonly string[], env: Record<string, string> = {}) =>
     runCli(args, { ENCODER_FLEET_URL: svc.url, ...(key ? { ENCODER_FLEET_API_KEY: key } : {}), ...env });
+}
+
+/** Whether the service built from this tree has the route (read from the checked-in OpenAPI document). */
+export function hasRoute(path: string): boolean {
+  const doc = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', '..', 'openapi', 'openapi.json'), 'utf8'),
+  );
+  return path in doc.paths;
 }

@@ -121,7 +121,7 @@ export function JobView({ id }: { id: string }) {
       <div class="counts">
         {(['succeeded', 'unchanged', 'failed', 'skipped', 'canceled', 'running', 'pending'] as const).map(
           (k) => (
-            <span key={k} class={`count task-${k}`}>
+            <span key={k} class={c[k] ? `count task-${k}` : 'count'}>
               {c[k]} {k}
             </span>
           ),

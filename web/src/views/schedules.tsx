@@ -74,7 +74,8 @@ export function SchedulesView() {
         </button>
       </div>
       {calendar.error && <p class="error">{calendar.error}</p>}
-      <div class="calendar">
+      {!calendar.data && !calendar.error && <p class="muted">loading…</p>}
+      <div class="calendar" data-testid="calendar">
         {days.map((day) => {
           const end = day.getTime() + DAY_MS;
           const today = entries
