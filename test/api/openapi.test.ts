@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type TestService } from '../helpers/service.js';
 
 /** Routes that are not part of the API: the document itself, its viewer, the dashboard. */
-const NOT_API = [/^\/docs(\/|$)/, /^\/openapi\.json$/, /^\/$/, /^\/assets\//, /^\/\*$/];
+const NOT_API = [/^\/docs(\/|$)/, /^\/openapi\.json$/, /^\/$/, /^\/index\.html$/, /^\/assets\//];
 
 /** Parses fastify's printRoutes tree ("│   ├── /:id (GET, HEAD)") into METHOD + path pairs. */
 function registeredRoutes(tree: string): string[] {
