@@ -30,6 +30,8 @@ export class StatusSamples {
   add(deviceId: string, stream: ObservedStream, bitrateKbps: number | undefined, at = Date.now()): void {
     let ring = this.rings.get(deviceId);
     if (!ring) {
+      // A device that never answered has nothing to draw: no ring for it.
+      if (stream === 'unknown') return;
       ring = {
         at: new Float64Array(this.capacity),
         bitrate: new Float32Array(this.capacity),

@@ -54,7 +54,6 @@ export function JobView({ id }: { id: string }) {
   const [job, setJob] = useState<Job>();
   const [failures, setFailures] = useState<Task[]>([]);
   const [error, setError] = useState<string>();
-  const done = !!job && TERMINAL.includes(job.state);
 
   useEffect(() => {
     let stop = false;
@@ -62,23 +61,21 @@ export function JobView({ id }: { id: string }) {
       try {
         const r = await api().get<{ job: Job; results: Task[] }>(`/v1/jobs/${id}`);
         if (stop) return;
+        if (TERMINAL.includes(r.job.state)) clearInterval(timer);
         setJob(r.job);
         setFailures(r.job.counts.failed ? await jobTasks(id, 'failed') : []);
       } catch (err) {
         setError((err as Error).message);
       }
     };
-    void read();
     // The event stream moves the bar; this read is the safety net (and gives the final record).
     const timer = setInterval(() => !stop && read(), POLL_MS);
+    void read();
     return () => {
       stop = true;
       clearInterval(timer);
     };
   }, [id]);
-  useEffect(() => {
-    if (done) void jobTasks(id, 'failed').then(setFailures);
-  }, [done, id]);
 
   useFleetEvent(
     (event) => {
