@@ -10,6 +10,15 @@ RUN apt-get update \
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
+# The dashboard: built with Vite (a dev dependency) into dist/web.
+FROM node:20-bookworm-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY web ./web
+COPY src/client ./src/client
+RUN npm run build:web
+
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -22,6 +31,7 @@ COPY package.json tsconfig.json ./
 COPY src ./src
 COPY drivers ./drivers
 COPY openapi ./openapi
+COPY --from=web /app/dist/web ./dist/web
 USER node
 EXPOSE 8080
 VOLUME ["/var/lib/encoder-fleet"]

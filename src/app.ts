@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { getDriverModule } from '../drivers/index.js';
 import { refuseProvisional } from '../drivers/provisional.js';
+import { dashboardRoutes } from './api/dashboard.js';
 import { auditRoutes } from './api/routes/audit.js';
 import { configRoutes } from './api/routes/configs.js';
 import { deviceRoutes } from './api/routes/devices.js';
@@ -41,6 +42,7 @@ import { type Clock, systemClock } from './fleet/schedules/clock.js';
 import { FleetActions } from './fleet/schedules/fleet-actions.js';
 import { Scheduler } from './fleet/schedules/scheduler.js';
 import { Schedules } from './fleet/schedules/schedules.js';
+import { StatusSamples } from './fleet/status-samples.js';
 import { StatusTracker } from './fleet/status-tracker.js';
 import { StreamProvisioning } from './fleet/stream-provisioning.js';
 import { WebhookDispatcher } from './fleet/webhook-dispatcher.js';
@@ -227,12 +229,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (event.type === 'job.task')
       metrics.deviceOperations.inc({ action: 'task', outcome: String(event.data.state) });
   });
+  const samples = new StatusSamples();
   const poller = new Poller({
     lanes,
     intervalMs: config.POLL_INTERVAL_MS,
     configEveryPolls: 6,
     onResult: (deviceId, outcome, durationMs) => {
-      tracker.observe(deviceId, outcome);
+      const observed = tracker.observe(deviceId, outcome);
+      samples.add(deviceId, observed.stream, observed.bitrateKbps);
       if ('identifiedAs' in outcome && outcome.identifiedAs)
         monitor?.recordIdentified(deviceId, outcome.identifiedAs);
       const vendor = monitor?.device(deviceId)?.vendor ?? 'unknown';
@@ -318,7 +322,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       return { store: store.backend, polling: poller.size, instance: instanceId };
     },
   });
-  deviceRoutes(server, { inventory, operations, tracker });
+  deviceRoutes(server, {
+    inventory,
+    operations,
+    tracker,
+    samples,
+    stateChanges: (id, limit) => store.observed.history(id, limit),
+  });
   profileRoutes(server, store.profiles);
   jobRoutes(server, { engine, repo: store.jobs });
   eventRoutes(server, { feed, deviceOf, jobInScope: (jobId, scope) => store.jobs.inScope(jobId, scope) });
@@ -344,6 +354,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ...(bintu ? { bintu } : {}),
     ...(config.NANOSTREAM_WEBHOOK_TOKEN ? { webhookToken: config.NANOSTREAM_WEBHOOK_TOKEN } : {}),
   });
+  await dashboardRoutes(server);
 
   const m = monitor;
   return {

@@ -22,7 +22,9 @@ import type { ApiKeyRepo } from '../store/api-keys.js';
 import type { AuditLog } from '../store/audit.js';
 import { compileValidator, createAjv, formatErrors } from '../validation.js';
 import { ApiError, type ErrorReply, errorHandler, ValidationFailed } from './errors.js';
+import { completeErrorResponses, finishDocument, SECURITY_SCHEMES } from './openapi.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { API_VERSION } from './version.js';
 
 export type Api = FastifyInstance<
   RawServerDefault,
@@ -31,8 +33,6 @@ export type Api = FastifyInstance<
   FastifyBaseLogger,
   TypeBoxTypeProvider
 >;
-
-export const API_VERSION = '0.1.0';
 
 /** Largest JSON body accepted by default; the import route raises its own limit. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -144,6 +144,7 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
   installAuditTrail(app, security.audit);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.addHook('onRoute', completeErrorResponses());
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -157,16 +158,17 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
       servers: [{ url: 'http://localhost:8080', description: 'local service' }],
       components: {
         securitySchemes: {
-          apiKey: {
-            type: 'http',
-            scheme: 'bearer',
+          bearerAuth: {
+            ...SECURITY_SCHEMES.bearerAuth,
             description:
               'An API key (`Authorization: Bearer efk_…`), made with POST /v1/keys or `npm run keys -- create`.',
           },
         },
       },
-      security: [{ apiKey: [] }],
+      security: [{ bearerAuth: [] }],
     },
+    transformObject: (document) =>
+      finishDocument('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });

@@ -41,6 +41,8 @@ export interface TestService {
   stop(): Promise<void>;
   /** The `Authorization` header `request` sends by default (for direct fetch calls). */
   readonly headers: Record<string, string>;
+  /** The API key `request` sends (undefined: none). */
+  readonly apiKey?: string;
   /** What device host names resolve to. */
   readonly hosts: HostsTable;
   /**
@@ -118,6 +120,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     restartOptions: { dataDir, secretKey, ...(pgSchema ? { pgSchema } : {}) },
     stop: closeApp,
     headers: defaultHeaders,
+    ...(key ? { apiKey: key } : {}),
     hosts,
     async request(method, path, body, headers = {}) {
       const sent: Record<string, string> = {

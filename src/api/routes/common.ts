@@ -17,10 +17,19 @@ const ERROR_TEXT: Record<number, string> = {
   504: 'The device did not answer in time.',
 };
 
-/** Response schemas for the given error statuses (all share the ErrorReply shape). */
+/**
+ * Response schemas for the given error statuses (all share the ErrorReply shape). Keyed by content
+ * type: errors are JSON even on routes that produce something else (the event stream, metrics).
+ */
 export function errors(...codes: number[]): Record<number, unknown> {
   return Object.fromEntries(
-    codes.map((c) => [c, { ...Type.Ref('ErrorReply'), description: ERROR_TEXT[c] ?? 'Error' }]),
+    codes.map((c) => [
+      c,
+      {
+        description: ERROR_TEXT[c] ?? 'Error',
+        content: { 'application/json': { schema: Type.Ref('ErrorReply') } },
+      },
+    ]),
   );
 }
 

@@ -5,10 +5,20 @@ import type { DeviceOperations, OperationOutcome } from '../../fleet/device-oper
 import { DeviceCreate, DevicePatchBody, type Inventory } from '../../fleet/inventory.js';
 import { DeviceConfigRequest, JobRecord, TaskRecord } from '../../fleet/jobs/model.js';
 import { ObservedState } from '../../fleet/observed.js';
+import type { StatusSamples } from '../../fleet/status-samples.js';
 import type { StatusTracker } from '../../fleet/status-tracker.js';
 import { noteAudit } from '../../security/audit-trail.js';
 import { scopeOf } from '../../security/auth.js';
+import type { StateChange } from '../../store/observed.js';
 import { ApiError, taskErrorReply } from '../errors.js';
+import {
+  EXAMPLE_CONFIG,
+  EXAMPLE_DEVICE,
+  EXAMPLE_DEVICE_PATCH,
+  EXAMPLE_IMPORT_CSV,
+  EXAMPLE_IMPORT_JSON,
+  withExamples,
+} from '../examples.js';
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
 import { ConfigView, DeviceView, deviceView, maskConfig, tlsFlag } from '../views.js';
@@ -21,7 +31,30 @@ export interface DeviceRouteDeps {
   readonly inventory: Inventory;
   readonly operations: DeviceOperations;
   readonly tracker: StatusTracker;
+  readonly samples: StatusSamples;
+  /** Persisted connectivity/stream changes of a device, newest first. */
+  readonly stateChanges: (deviceId: string, limit: number) => Promise<StateChange[]>;
 }
+
+const HistoryView = Type.Object({
+  samples: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      stream: Type.String(),
+      bitrateKbps: Type.Optional(Type.Number()),
+    }),
+    { description: 'Recent polls, oldest first (kept in memory: empty after a restart).' },
+  ),
+  changes: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      connectivity: Type.String(),
+      stream: Type.String(),
+      detail: Type.Optional(Type.String({ description: 'The error the device or the poll reported.' })),
+    }),
+    { description: 'Connectivity and stream changes, newest first.' },
+  ),
+});
 
 const DeviceListQuery = Type.Object({
   selector: Type.Optional(
@@ -81,11 +114,13 @@ const DeviceSummary = Type.Object({
   alerts: Type.Integer(),
   /** Set when TLS certificate checks are off for this device. */
   tlsWarning: Type.Optional(Type.String()),
+  /** Last polled video bitrate while streaming. */
+  bitrateKbps: Type.Optional(Type.Number()),
   version: Type.Integer(),
 });
 
 export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
-  const { inventory, operations, tracker } = deps;
+  const { inventory, operations, tracker, samples } = deps;
   const tags = ['devices'];
 
   app.post(
@@ -96,7 +131,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         operationId: 'createDevice',
         summary: 'Add a device to the inventory (the device is not contacted)',
         tags,
-        body: DeviceCreate,
+        body: withExamples(DeviceCreate, EXAMPLE_DEVICE),
         response: { 201: Type.Ref(DeviceView), ...errors(400, 409, 422) },
       },
     },
@@ -141,6 +176,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
             sync: s.sync,
             alerts: s.alerts.length,
             ...tlsFlag(d.tls),
+            ...(s.bitrateKbps !== undefined ? { bitrateKbps: s.bitrateKbps } : {}),
             version: d.version,
           };
         }),
@@ -172,10 +208,17 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
           querystring: Type.Object({
             mode: Type.Union([Type.Literal('create'), Type.Literal('upsert')], { default: 'create' }),
           }),
-          consumes: ['text/csv', 'application/json'],
-          body: Type.String({
-            description: 'The CSV text, or a JSON array of device objects with the same fields.',
-          }),
+          body: {
+            content: {
+              'text/csv': { schema: Type.String({ examples: [EXAMPLE_IMPORT_CSV] }) },
+              'application/json': {
+                schema: Type.String({
+                  description: 'A JSON array of device objects with the fields of POST /v1/devices.',
+                  examples: [EXAMPLE_IMPORT_JSON],
+                }),
+              },
+            },
+          },
           response: {
             200: Type.Object({ rows: Type.Integer(), created: Type.Integer(), updated: Type.Integer() }),
             ...errors(400, 413, 415),
@@ -184,8 +227,9 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
       async (request) => {
         const csv = String(request.headers['content-type'] ?? '').startsWith('text/csv');
+        // The scope's parser hands over the raw text for every content type it accepts.
         const result = await inventory.import(
-          request.body,
+          request.body as string,
           csv ? 'csv' : 'json',
           request.query.mode,
           scopeOf(request),
@@ -224,7 +268,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         summary: 'Change a device (send If-Match with its ETag to refuse a stale write)',
         tags,
         params: IdParams,
-        body: DevicePatchBody,
+        body: withExamples(DevicePatchBody, EXAMPLE_DEVICE_PATCH),
         response: { 200: Type.Ref(DeviceView), ...errors(400, 404, 409, 412, 422) },
       },
     },
@@ -270,7 +314,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         tags,
         params: IdParams,
         querystring: WaitQuery,
-        body: DeviceConfigRequest,
+        body: withExamples(DeviceConfigRequest, EXAMPLE_CONFIG),
         response: { 200: Outcome, 202: Outcome, ...errors(400, 404, 422, 502, 504) },
       },
     },
@@ -317,6 +361,29 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     );
   }
+
+  app.get(
+    '/v1/devices/:id/history',
+    {
+      config: { permission: 'fleet:read' },
+      schema: {
+        operationId: 'getDeviceHistory',
+        summary: 'Recent bitrate samples and the last state changes (with errors) of a device',
+        tags,
+        params: IdParams,
+        querystring: Type.Object({ changes: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }),
+        response: { 200: HistoryView, ...errors(404) },
+      },
+    },
+    async (request) => {
+      const { device } = await inventory.get(request.params.id, scopeOf(request));
+      const changes = await deps.stateChanges(device.id, request.query.changes);
+      return {
+        samples: samples.get(device.id),
+        changes: changes.map(({ deviceId: _id, ...change }) => change),
+      };
+    },
+  );
 
   app.get(
     '/v1/devices/:id/status',

@@ -12,6 +12,7 @@ import { ProvisionRequest } from '../../ingest/provisioning.js';
 import { FormError, parseForm, WEBHOOK_BODY_LIMIT, WebhookForm } from '../../ingest/webhook-form.js';
 import { scopeOf } from '../../security/auth.js';
 import { ApiError, BadRequestError } from '../errors.js';
+import { EXAMPLE_INGEST_WEBHOOK, EXAMPLE_PROVISION, withExamples } from '../examples.js';
 import type { Api } from '../server.js';
 import { errors, IdParams } from './common.js';
 
@@ -53,7 +54,7 @@ export function ingestRoutes(app: Api, deps: IngestRouteDeps): void {
         description:
           "One bintu stream per device (optional live transcoding profiles for ABR), its stream name set as the device's `nanostream` target (overrides). With `profile`, the devices follow it and an apply job is started. A result per device; devices that already have a stream keep it. Needs BINTU_API_KEY (501 otherwise).",
         tags,
-        body: ProvisionRequest,
+        body: withExamples(ProvisionRequest, EXAMPLE_PROVISION),
         response: { 200: ProvisionReply, ...errors(400, 403, 404, 422, 501) },
       },
     },
@@ -135,7 +136,7 @@ export function ingestRoutes(app: Api, deps: IngestRouteDeps): void {
             },
             { additionalProperties: false },
           ),
-          body: WebhookForm,
+          body: withExamples(WebhookForm, EXAMPLE_INGEST_WEBHOOK),
           response: {
             200: Type.Object({ result: Type.Literal('allowed') }),
             403: { ...Type.Ref('ErrorReply'), description: 'No managed device sends this stream (now).' },

@@ -7,6 +7,7 @@ import type { JobRepo } from '../../fleet/jobs/repo.js';
 import { noteAudit } from '../../security/audit-trail.js';
 import { requirePermission, scopeOf } from '../../security/auth.js';
 import { NotFoundError } from '../errors.js';
+import { EXAMPLE_JOBS, withExamples } from '../examples.js';
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
 import { errors, IdParams } from './common.js';
@@ -36,7 +37,7 @@ export function jobRoutes(app: Api, deps: { engine: JobEngine; repo: JobRepo }):
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         }),
-        body: JobRequest,
+        body: withExamples(JobRequest, ...EXAMPLE_JOBS),
         response: { 202: Type.Ref(JobRecord), ...errors(400, 404, 422) },
       },
     },

@@ -7,6 +7,7 @@ import { noteAudit } from '../../security/audit-trail.js';
 import { Role } from '../../security/permissions.js';
 import type { ApiKeyRepo } from '../../store/api-keys.js';
 import { ApiError, NotFoundError } from '../errors.js';
+import { EXAMPLE_KEY, withExamples } from '../examples.js';
 import type { Api } from '../server.js';
 import { KeyView, keyView } from '../views.js';
 import { errors, IdParams } from './common.js';
@@ -38,7 +39,7 @@ export function keyRoutes(app: Api, keys: ApiKeyRepo): void {
         operationId: 'createKey',
         summary: 'Make an API key (the key is in this reply only)',
         tags,
-        body: KeyCreate,
+        body: withExamples(KeyCreate, EXAMPLE_KEY),
         response: {
           201: Type.Object({
             key: Type.Ref(KeyView),

@@ -5,6 +5,7 @@ import { JobConfig } from '../../fleet/jobs/model.js';
 import { assertShorthands } from '../../ingest/expand.js';
 import type { ProfileRepo } from '../../store/profiles.js';
 import { NotFoundError } from '../errors.js';
+import { EXAMPLE_PROFILE, EXAMPLE_PROFILE_UPDATE, withExamples } from '../examples.js';
 import type { Api } from '../server.js';
 import { ConfigView, maskConfig, ProfileView, profileView } from '../views.js';
 import { errors, etag, IdParams, ifMatch } from './common.js';
@@ -47,7 +48,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
         operationId: 'createProfile',
         summary: 'Create a profile',
         tags,
-        body: ProfileCreate,
+        body: withExamples(ProfileCreate, EXAMPLE_PROFILE),
         response: { 201: Type.Ref(ProfileView), ...errors(400, 409) },
       },
     },
@@ -105,7 +106,7 @@ export function profileRoutes(app: Api, profiles: ProfileRepo): void {
         summary: 'Change a profile (new version; send If-Match to refuse a stale write)',
         tags,
         params: IdParams,
-        body: ProfileUpdate,
+        body: withExamples(ProfileUpdate, EXAMPLE_PROFILE_UPDATE),
         response: { 200: Type.Ref(ProfileView), ...errors(400, 404, 409, 412) },
       },
     },

@@ -1,7 +1,9 @@
 /** /v1/schedules and /v1/calendar: scheduled broadcasts, their runs and upcoming occurrences. */
+
 import { Type } from '@sinclair/typebox';
 import { ScheduleCreate, SchedulePatch } from '../../fleet/schedules/model.js';
 import { CALENDAR_MAX_DAYS, type Schedules } from '../../fleet/schedules/schedules.js';
+import { EXAMPLE_SCHEDULE, EXAMPLE_SCHEDULE_PATCH, withExamples } from '../examples.js';
 import {
   CalendarEntryView,
   calendarView,
@@ -29,7 +31,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
         description:
           'At pre-roll the config (profile or config) is applied and every device checked; problems are recorded on the run and sent as a `schedule.preroll_failed` event before the start. At the start a `start` job runs, at the end (plus post-roll) a `stop` job. Refused with 409 when a device is in another enabled schedule whose runs overlap, unless `options.allowOverlap`.',
         tags,
-        body: ScheduleCreate,
+        body: withExamples(ScheduleCreate, EXAMPLE_SCHEDULE),
         response: { 201: Type.Ref(ScheduleView), ...errors(400, 409, 422) },
       },
     },
@@ -85,7 +87,7 @@ export function scheduleRoutes(app: Api, schedules: Schedules): void {
         summary: 'Change a schedule (runs already under way keep their times)',
         tags,
         params: IdParams,
-        body: SchedulePatch,
+        body: withExamples(SchedulePatch, EXAMPLE_SCHEDULE_PATCH),
         response: { 200: Type.Ref(ScheduleView), ...errors(400, 404, 409, 412, 422) },
       },
     },

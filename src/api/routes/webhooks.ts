@@ -6,6 +6,7 @@ import { selectorOf } from '../../fleet/inventory.js';
 import type { WebhookDispatcher } from '../../fleet/webhook-dispatcher.js';
 import type { WebhookRecord, WebhookRepo } from '../../store/webhooks.js';
 import { NotFoundError } from '../errors.js';
+import { EXAMPLE_WEBHOOK, EXAMPLE_WEBHOOK_PATCH, withExamples } from '../examples.js';
 import type { Api } from '../server.js';
 import { errors, IdParams } from './common.js';
 
@@ -91,7 +92,7 @@ export function webhookRoutes(
         operationId: 'createWebhook',
         summary: 'Subscribe a URL to events (signed with HMAC-SHA256)',
         tags,
-        body: WebhookCreate,
+        body: withExamples(WebhookCreate, EXAMPLE_WEBHOOK),
         response: {
           201: Type.Object({
             webhook: WebhookView,
@@ -138,7 +139,7 @@ export function webhookRoutes(
         summary: 'Change a webhook',
         tags,
         params: IdParams,
-        body: WebhookPatch,
+        body: withExamples(WebhookPatch, EXAMPLE_WEBHOOK_PATCH),
         response: { 200: WebhookView, ...errors(400, 404) },
       },
     },
