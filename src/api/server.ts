@@ -118,7 +118,7 @@ export async function createServer(logger: Logger, security: ServerSecurity): Pr
         : part;
     route.schema = {
       ...route.schema,
-      querystring: strict(route.schema.querystring ?? { type: 'object' }),
+      querystring: strict(route.schema.querystring ?? { type: 'object', properties: {} }),
       ...(route.schema.params ? { params: strict(route.schema.params) } : {}),
     };
   });
