@@ -185,7 +185,10 @@ describe('setting guidance through the API', () => {
     await svc.request('PUT', `/v1/devices/${b}/config`, { target: { ...nano, streamName: 'B' }, video: hd });
     await svc.request('POST', `/v1/devices/${b}/start`);
     await svc.request('GET', `/v1/devices/${a}/status?fresh=true`);
-    await svc.request('GET', `/v1/devices/${b}/status?fresh=true`);
+    // The start returns once the device is starting; the rule needs it seen streaming.
+    await expect
+      .poll(async () => (await svc.request('GET', `/v1/devices/${b}/status?fresh=true`)).body.stream)
+      .toBe('streaming');
 
     const up = await validate({ config: { target: { protocol: 'nanostream' }, video: hd }, deviceIds: [a] });
     expect(up.body.warnings).toEqual([

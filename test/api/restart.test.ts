@@ -48,7 +48,7 @@ describe.each(BACKENDS)('restart (%s store)', (backend) => {
       await new Promise((r) => setTimeout(r, 100));
     }
     before = {
-      devices: (await first.request('GET', '/v1/devices?sort=name')).body.items,
+      devices: withoutLiveFigures((await first.request('GET', '/v1/devices?sort=name')).body.items),
       profiles: (await first.request('GET', '/v1/profiles')).body,
       detail: (await first.request('GET', `/v1/devices/${a}`)).body,
     };
@@ -62,7 +62,8 @@ describe.each(BACKENDS)('restart (%s store)', (backend) => {
   });
 
   it('lists the same devices and profiles', async () => {
-    expect((await second.request('GET', '/v1/devices?sort=name')).body.items).toEqual(before.devices);
+    const devices = (await second.request('GET', '/v1/devices?sort=name')).body.items;
+    expect(withoutLiveFigures(devices)).toEqual(before.devices);
     expect((await second.request('GET', '/v1/profiles')).body).toEqual(before.profiles);
   });
 
@@ -87,3 +88,8 @@ describe.each(BACKENDS)('restart (%s store)', (backend) => {
       .toEqual({ stream: 'streaming', sync: 'in_sync' });
   });
 });
+
+/** The live bitrate lives in memory, from the last poll (state and last-seen are kept). */
+function withoutLiveFigures(items: any[]) {
+  return items.map(({ bitrateKbps: _live, ...stored }) => stored);
+}
