@@ -15,9 +15,15 @@ import { loadConfig } from '../src/config.js';
 
 const keepData = !!process.env.DATA_DIR;
 const dataDir = process.env.DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'ef-demo-')));
+// The admin key: given, or made for this demo and printed below (enter it once in the dashboard).
+const apiKey =
+  process.env.ENCODER_FLEET_API_KEY ?? process.env.ADMIN_API_KEY ?? `efk_demo_${randomBytes(24).toString('base64url')}`;
 const config = loadConfig({
   LOG_LEVEL: 'warn',
   POLL_INTERVAL_MS: '2000',
+  // The simulated devices live on loopback, which the SSRF guard refuses unless allowed.
+  ALLOW_DEVICE_NETWORKS: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
+  ADMIN_API_KEY: apiKey,
   ...process.env,
   DATA_DIR: dataDir,
 });
@@ -33,10 +39,7 @@ const app = await buildApp({
 });
 await app.start();
 const url = await app.server.listen({ port: config.PORT, host: config.HOST });
-const client = new ApiClient({
-  baseUrl: url,
-  ...(process.env.ENCODER_FLEET_API_KEY ? { apiKey: process.env.ENCODER_FLEET_API_KEY } : {}),
-});
+const client = new ApiClient({ baseUrl: url, apiKey });
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -104,7 +107,7 @@ try {
     profile: 'demo-720p',
     start: start.toISOString(),
     end: end.toISOString(),
-    preRollMinutes: 1,
+    options: { preRollMinutes: 1 },
   });
   scheduled = `broadcast ${schedule.id}: the Videons start at ${start.toLocaleTimeString()} and stop at ${end.toLocaleTimeString()}`;
 } catch (err) {
@@ -118,9 +121,10 @@ try {
 console.log(`
 encoder-fleet demo
   dashboard  ${url}/
+  API key    ${apiKey}   (enter it once in the dashboard; admin)
   API docs   ${url}/docs
   devices    ${fleet.devices.length} simulated (${imported.created} imported, ${imported.updated} updated); profile demo-720p applied; the Talons are starting
   schedule   ${scheduled}
   data       ${dataDir}${keepData ? '' : ' (removed on exit)'}
-  CLI        ENCODER_FLEET_URL=${url} npx encoder-fleet devices list
+  CLI        ENCODER_FLEET_URL=${url} ENCODER_FLEET_API_KEY=${apiKey} npx encoder-fleet devices list
 Ctrl-C stops the service and the simulators.`);
