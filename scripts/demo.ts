@@ -17,7 +17,9 @@ const keepData = !!process.env.DATA_DIR;
 const dataDir = process.env.DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'ef-demo-')));
 // The admin key: given, or made for this demo and printed below (enter it once in the dashboard).
 const apiKey =
-  process.env.ENCODER_FLEET_API_KEY ?? process.env.ADMIN_API_KEY ?? `efk_demo_${randomBytes(24).toString('base64url')}`;
+  process.env.ENCODER_FLEET_API_KEY ??
+  process.env.ADMIN_API_KEY ??
+  `efk_demo_${randomBytes(24).toString('base64url')}`;
 const config = loadConfig({
   LOG_LEVEL: 'warn',
   POLL_INTERVAL_MS: '2000',

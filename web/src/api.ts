@@ -3,7 +3,11 @@
  * sent as a bearer token, and the shapes the views read. The event stream is read with fetch (not
  * EventSource, which cannot send the Authorization header), so the key never goes into a URL.
  */
+
+import type { DeviceSummary } from '../../src/api/routes/devices.js';
 import { ApiClient, ApiError } from '../../src/client/api-client.js';
+
+export type { DeviceSummary };
 
 export { ApiError };
 
@@ -28,20 +32,6 @@ let client = makeClient();
 
 export function api(): ApiClient {
   return client;
-}
-
-export interface DeviceSummary {
-  id: string;
-  name: string;
-  vendor: string;
-  host: string;
-  port: number;
-  labels: Record<string, string>;
-  connectivity: string;
-  stream: string;
-  sync: string;
-  alerts: number;
-  bitrateKbps?: number;
 }
 
 export interface DriftField {

@@ -1,6 +1,6 @@
 /** /v1/devices: inventory, and the single-device convenience operations (one-device jobs). */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { DeviceOperations, OperationOutcome } from '../../fleet/device-operations.js';
 import { DeviceCreate, DevicePatchBody, type Inventory } from '../../fleet/inventory.js';
 import { DeviceConfigRequest, JobRecord, TaskRecord } from '../../fleet/jobs/model.js';
@@ -101,7 +101,8 @@ const Outcome = Type.Object({
   config: Type.Optional(Type.Ref(ConfigView)),
 });
 
-const DeviceSummary = Type.Object({
+/** One device in a list: what the API, the CLI and the dashboard show per device. */
+export const DeviceSummary = Type.Object({
   id: Type.String(),
   name: Type.String(),
   vendor: Type.String(),
@@ -118,6 +119,7 @@ const DeviceSummary = Type.Object({
   bitrateKbps: Type.Optional(Type.Number()),
   version: Type.Integer(),
 });
+export type DeviceSummary = Static<typeof DeviceSummary>;
 
 export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   const { inventory, operations, tracker, samples } = deps;

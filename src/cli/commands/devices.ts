@@ -1,25 +1,12 @@
 /** `encoder-fleet devices list|add|import|show|rm` */
 import { extname } from 'node:path';
 import { type Command, Option } from 'commander';
+import type { DeviceSummary } from '../../api/routes/devices.js';
 import type { DeviceView } from '../../api/views.js';
 import { collectLabel, contextOf, positiveInt } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { labelText, table } from '../output.js';
 import { readJson, readText } from '../read-input.js';
-
-interface DeviceSummary {
-  id: string;
-  name: string;
-  vendor: string;
-  host: string;
-  port: number;
-  labels: Record<string, string>;
-  connectivity: string;
-  stream: string;
-  sync: string;
-  alerts: number;
-  bitrateKbps?: number;
-}
 
 const STATES = ['idle', 'starting', 'streaming', 'stopping', 'error', 'unknown'];
 
