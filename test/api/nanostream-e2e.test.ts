@@ -5,9 +5,8 @@
  * whose stream never arrived) ends up `ingest: missing`, with its alert and event; the other 19
  * are `confirmed`.
  *
- * The broadcast is `startBroadcast` below: an apply job then a start job. When schedules exist it
- * becomes "create a schedule starting now for these devices and wait for the jobs it fires"; the
- * rest of the test stays as it is.
+ * The broadcast is a scheduled one (`startBroadcast` below): pre-roll applies the profile, the start
+ * fires a start job.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addFleet, type FleetSetup, finishedJob } from '../helpers/fleet.js';
@@ -17,17 +16,33 @@ import { openSse, type SseClient } from '../helpers/sse.js';
 
 const GRACE_MS = 1500;
 
-/** Starts a broadcast of `profile` on the devices: configure them, then start them. */
+/**
+ * Schedules a broadcast of `profile` on the devices, starting in a few seconds (pre-roll applies the
+ * profile; the start fires a start job), and waits for the scheduled start job to succeed.
+ */
 async function startBroadcast(svc: TestService, deviceIds: readonly string[], profile: string) {
-  for (const request of [
-    { action: 'apply', deviceIds, profile },
-    { action: 'start', deviceIds },
-  ]) {
-    const res = await svc.request('POST', '/v1/jobs', request);
-    expect(res.status).toBe(202);
-    const { job } = await finishedJob(svc, res.body.id);
-    expect(job).toMatchObject({ state: 'succeeded', counts: { succeeded: deviceIds.length } });
-  }
+  const start = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+  const created = await svc.request('POST', '/v1/schedules', {
+    name: 'nano-e2e',
+    deviceIds,
+    profile,
+    start: new Date(start).toISOString(),
+    end: new Date(start + 10 * 60_000).toISOString(),
+    options: { preRollMinutes: 0 },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  let jobId: string | undefined;
+  await vi.waitFor(
+    async () => {
+      const runs = (await svc.request('GET', `/v1/schedules/${created.body.id}/runs`)).body.items;
+      jobId = runs[0]?.phases?.start?.job?.id;
+      expect(jobId).toBeDefined();
+    },
+    { timeout: 20_000, interval: 200 },
+  );
+  const { job } = await finishedJob(svc, jobId!);
+  expect(job).toMatchObject({ action: 'start', origin: 'schedule', state: 'succeeded' });
+  expect(job.counts.succeeded + job.counts.unchanged).toBe(deviceIds.length);
 }
 
 /** Plays nanoStream Cloud: calls the service's webhook as the ingest sees streams arrive. */
