@@ -34,6 +34,11 @@ export const ConfigSchema = Type.Object(
     CONCURRENCY: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
     /** How often every device's status is polled. */
     POLL_INTERVAL_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 10_000 }),
+    /**
+     * How far (in percent) V8 lets the heap grow past what survived the last full collection before
+     * collecting again; 0 = V8's own adaptive policy, which allows up to 4×.
+     */
+    HEAP_GROWTH_PERCENT: Type.Integer({ minimum: 0, maximum: 300, default: 50 }),
   },
   { additionalProperties: true },
 );
