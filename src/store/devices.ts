@@ -54,6 +54,12 @@ export interface DeviceRecord {
   readonly version: number;
 }
 
+/** A device as a list shows it: no config, no secrets, nothing that needs decrypting. */
+export type DeviceListing = Pick<
+  DeviceRecord,
+  'id' | 'name' | 'vendor' | 'host' | 'port' | 'labels' | 'version'
+>;
+
 export interface DeviceWithSecrets extends DeviceRecord {
   readonly password?: string;
 }
@@ -200,12 +206,12 @@ export class DeviceRepo {
     });
   }
 
-  async list(query: DeviceQuery): Promise<Page<DeviceRecord>> {
+  async list(query: DeviceQuery): Promise<Page<DeviceListing>> {
     const column = SORT_COLUMN[query.sort ?? 'name'];
     const desc = query.order === 'desc';
     let q = this.db
       .selectFrom('devices')
-      .selectAll()
+      .select(['id', 'name', 'vendor', 'host', 'port', 'version', 'created_at'])
       .where((eb) => this.filter(eb, query));
     if (query.cursor) {
       const [value, id] = decodeCursor(query.cursor);
@@ -224,8 +230,17 @@ export class DeviceRepo {
     const more = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
+    const labels = await this.labelsOf(page.map((r) => r.id));
     return {
-      items: await this.withLabels(page),
+      items: page.map((r) => ({
+        id: r.id,
+        name: r.name,
+        vendor: r.vendor as VendorId,
+        host: r.host,
+        port: r.port,
+        labels: labels.get(r.id) ?? {},
+        version: Number(r.version),
+      })),
       ...(more && last ? { nextCursor: encodeCursor([last[column], last.id]) } : {}),
     };
   }
@@ -508,12 +523,21 @@ export class DeviceRepo {
     return conditions.length ? eb.and(conditions) : eb.lit(true);
   }
 
+  /** Whether a device with this id exists (cheaper than reading it). */
+  async exists(id: string): Promise<boolean> {
+    return (
+      (await this.db.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
+    );
+  }
+
   private async withLabels(rows: readonly Row[]): Promise<DeviceRecord[]> {
+    const labels = await this.labelsOf(rows.map((r) => r.id));
+    return rows.map((r) => this.toRecord(r, labels.get(r.id) ?? {}));
+  }
+
+  private async labelsOf(ids: readonly string[]): Promise<Map<string, Record<string, string>>> {
     const labels = new Map<string, Record<string, string>>();
-    for (const chunk of chunks(
-      rows.map((r) => r.id),
-      500,
-    )) {
+    for (const chunk of chunks(ids, 500)) {
       const found = await this.db
         .selectFrom('device_labels')
         .selectAll()
@@ -525,7 +549,7 @@ export class DeviceRepo {
         labels.set(l.device_id, set);
       }
     }
-    return rows.map((r) => this.toRecord(r, labels.get(r.id) ?? {}));
+    return labels;
   }
 
   private toRecord(row: Row, labels: Readonly<Record<string, string>>): DeviceRecord {

@@ -78,6 +78,8 @@ const DeviceSummary = Type.Object({
   stream: Type.String(),
   sync: Type.String(),
   alerts: Type.Integer(),
+  /** Last time the device answered a poll (absent until it has). */
+  lastSeen: Type.Optional(Type.String()),
   version: Type.Integer(),
 });
 
@@ -129,11 +131,12 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
             vendor: d.vendor,
             host: d.host,
             port: d.port,
-            labels: { ...d.labels },
+            labels: d.labels,
             connectivity: s.connectivity,
             stream: s.stream,
             sync: s.sync,
             alerts: s.alerts.length,
+            ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),
             version: d.version,
           };
         }),
@@ -293,7 +296,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
     },
     async (request) => {
       if (request.query.fresh) return operations.freshStatus(request.params.id);
-      await inventory.get(request.params.id);
+      await inventory.mustExist(request.params.id);
       return tracker.get(request.params.id);
     },
   );
