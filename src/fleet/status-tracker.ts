@@ -52,6 +52,12 @@ interface Track {
   lowBitrateSince?: number;
   lastDropped?: { at: number; dropped: number };
   applying: boolean;
+  /**
+   * A job on the device has ended but no poll has seen the outcome yet: sync stays "applying" until
+   * one does, rather than comparing the new desired state with an observation from before the job
+   * (which reads as drift and would start a needless heal).
+   */
+  settling: boolean;
   desired: DesiredState;
 }
 
@@ -88,10 +94,11 @@ export class StatusTracker {
     this.update(deviceId, track, { ...track.observed });
   }
 
-  /** A job started or stopped working on the device. */
+  /** A job started or stopped working on the device (stopped: takes effect with the next poll). */
   setApplying(deviceId: string, applying: boolean): void {
     const track = this.track(deviceId);
-    if (track.applying === applying) return;
+    track.settling = !applying && track.applying;
+    if (track.settling || track.applying === applying) return;
     track.applying = applying;
     this.update(deviceId, track, { ...track.observed });
   }
@@ -104,6 +111,10 @@ export class StatusTracker {
 
   observe(deviceId: string, outcome: PollOutcome, at = Date.now()): ObservedState {
     const track = this.track(deviceId);
+    if (track.settling) {
+      track.settling = false;
+      track.applying = false;
+    }
     const now = new Date(at).toISOString();
     const prev = track.observed;
     let next: ObservedState;
@@ -145,7 +156,7 @@ export class StatusTracker {
   private track(deviceId: string): Track {
     let track = this.tracks.get(deviceId);
     if (!track) {
-      track = { observed: unknownState(), failures: 0, applying: false, desired: {} };
+      track = { observed: unknownState(), failures: 0, applying: false, settling: false, desired: {} };
       this.tracks.set(deviceId, track);
     }
     return track;
