@@ -8,6 +8,7 @@ import { DeviceRepo } from './devices.js';
 import { EventLog } from './events.js';
 import { SqlJobRepo } from './jobs.js';
 import { ObservedRepo } from './observed.js';
+import { PollLeaseRepo } from './poll-leases.js';
 import { ProfileRepo } from './profiles.js';
 import { WebhookRepo } from './webhooks.js';
 
@@ -20,6 +21,7 @@ export interface Store {
   readonly observed: ObservedRepo;
   readonly events: EventLog;
   readonly webhooks: WebhookRepo;
+  readonly pollLeases: PollLeaseRepo;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     observed: new ObservedRepo(db),
     events: new EventLog(db),
     webhooks: new WebhookRepo(db, opts.box),
+    pollLeases: new PollLeaseRepo(db),
     close: () => db.close(),
   };
 }

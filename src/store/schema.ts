@@ -150,6 +150,17 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+export interface PollMembersTable {
+  instance_id: string;
+  expires_at: string;
+}
+
+export interface PollLeasesTable {
+  shard: number;
+  owner: string;
+  expires_at: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   device_labels: DeviceLabelsTable;
@@ -162,4 +173,6 @@ export interface Database {
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  poll_members: PollMembersTable;
+  poll_leases: PollLeasesTable;
 }

@@ -6,6 +6,7 @@ import type { Migration } from 'kysely';
 import { inventory } from './001-inventory.js';
 import { jobs } from './002-jobs.js';
 import { eventsWebhooks } from './003-events-webhooks.js';
+import { pollLeases } from './007-poll-leases.js';
 import type { Dialect } from './dialect.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -13,5 +14,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '001-inventory': inventory(dialect),
     '002-jobs': jobs(),
     '003-events-webhooks': eventsWebhooks(dialect),
+    '007-poll-leases': pollLeases(),
   };
 }
