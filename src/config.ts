@@ -28,6 +28,8 @@ export const ConfigSchema = Type.Object(
     DATA_DIR: Type.String({ minLength: 1, default: './data' }),
     /** PostgreSQL instead of the embedded store, e.g. postgres://user@db:5432/fleet */
     DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+    /** PostgreSQL schema for the service's tables (created if missing); default: the search path's. */
+    DATABASE_SCHEMA: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' })),
     /** Time limit for one request to a device. */
     DEVICE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
     /** Device operations in flight at once across the fleet. */

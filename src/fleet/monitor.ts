@@ -16,7 +16,7 @@ import { effectiveConfig } from './effective-config.js';
 import type { EventHub } from './event-hub.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobRequest } from './jobs/model.js';
-import type { Poller } from './poller.js';
+import type { Poller, PollTarget } from './poller.js';
 import type { DesiredState, StatusTracker } from './status-tracker.js';
 
 const validConfig = bodyValidator<EncoderConfig>(EncoderConfig, 'config');
@@ -52,11 +52,15 @@ export function endpointOf(d: DeviceWithSecrets): DeviceEndpoint {
   };
 }
 
+function pollTarget(d: DeviceWithSecrets): PollTarget {
+  return { endpoint: endpointOf(d), minIntervalMs: getDriverModule(d.vendor).capabilities.minPollIntervalMs };
+}
+
 export class FleetMonitor {
   private timer: NodeJS.Timeout | undefined;
   private lastRefresh = '';
   private profiles = new Map<string, ProfileRecord>();
-  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly devices = new Map<string, DeviceWithSecrets>();
   private readonly inFlight = new Set<string>();
   private readonly heal = new Map<string, HealState>();
   private pendingChanges: Parameters<Store['observed']['record']>[0][number][] = [];
@@ -125,6 +129,29 @@ export class FleetMonitor {
     return this.devices.values();
   }
 
+  /**
+   * Re-applies `owns` to every device after this replica's share of the fleet changed: starts
+   * polling devices it now owns (soon, not a whole interval later) and stops polling the others,
+   * whose ids it returns.
+   */
+  applyOwnership(): string[] {
+    const { poller } = this.opts;
+    const dropped: string[] = [];
+    for (const d of this.devices.values()) {
+      const mine = this.owns(d.id);
+      if (mine && !poller.has(d.id)) poller.upsert(pollTarget(d), { soon: true });
+      else if (!mine && poller.has(d.id)) {
+        poller.remove(d.id);
+        dropped.push(d.id);
+      }
+    }
+    return dropped;
+  }
+
+  private owns(deviceId: string): boolean {
+    return this.opts.owns?.(deviceId) ?? true;
+  }
+
   /** Reloads what changed in the store since the last refresh (all of it on `full`). */
   refresh(full = false): Promise<void> {
     if (this.refreshing) {
@@ -156,14 +183,8 @@ export class FleetMonitor {
     for (const d of withSecrets) {
       this.devices.set(d.id, d);
       tracker.setDesired(d.id, this.desiredOf(d));
-      if (this.opts.owns?.(d.id) ?? true) {
-        poller.upsert({
-          endpoint: endpointOf(d),
-          minIntervalMs: getDriverModule(d.vendor).capabilities.minPollIntervalMs,
-        });
-      } else {
-        poller.remove(d.id);
-      }
+      if (this.owns(d.id)) poller.upsert(pollTarget(d));
+      else poller.remove(d.id);
     }
     if (full || Math.random() < 0.2) {
       // Deletions leave no row to find by time; compare the id sets now and then.

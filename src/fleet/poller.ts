@@ -75,8 +75,15 @@ export class Poller {
     return this.entries.size;
   }
 
-  /** Adds a device (first poll at its own phase of the interval) or updates its connection details. */
-  upsert(target: PollTarget): void {
+  has(deviceId: string): boolean {
+    return this.entries.has(deviceId);
+  }
+
+  /**
+   * Adds a device (first poll at its own phase of the interval; `soon`: of half the interval, for
+   * devices taken over from another replica) or updates its connection details.
+   */
+  upsert(target: PollTarget, opts: { soon?: boolean } = {}): void {
     const existing = this.entries.get(target.endpoint.id);
     if (existing) {
       existing.target = target;
@@ -91,7 +98,8 @@ export class Poller {
       removed: false,
     };
     this.entries.set(target.endpoint.id, entry);
-    this.schedule(target.endpoint.id, entry, Date.now() + phaseOf(target.endpoint.id) * this.opts.intervalMs);
+    const window = opts.soon ? this.opts.intervalMs / 2 : this.opts.intervalMs;
+    this.schedule(target.endpoint.id, entry, Date.now() + phaseOf(target.endpoint.id) * window);
   }
 
   remove(deviceId: string): void {
