@@ -11,7 +11,7 @@ import { ApiError, taskErrorReply } from '../errors.js';
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
 import { ConfigView, DeviceView, deviceView, maskConfig } from '../views.js';
-import { errors, etag, IdParams, ifMatch } from './common.js';
+import { errors, etag, IdParams, ifMatch, plainJsonReplies } from './common.js';
 
 /** 10,000 rows of CSV are ~1 MB; JSON with labels a few MB. */
 const IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -118,6 +118,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         querystring: DeviceListQuery,
         response: { 200: pageOf(DeviceSummary), ...errors(400) },
       },
+      ...plainJsonReplies,
     },
     async (request) => {
       const { q, ...query } = request.query;
