@@ -5,11 +5,12 @@
  * rate-limited jobs. Reads the store on a short refresh cycle, so changes made by another replica
  * reach this one too.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type DeviceEndpoint, EncoderConfig } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
 import { bodyValidator } from '../api/server.js';
-import type { DeviceRecord, DeviceWithSecrets } from '../store/devices.js';
+import { chunks, type DeviceRecord, type DeviceWithSecrets } from '../store/devices.js';
 import type { Store } from '../store/index.js';
 import type { ProfileRecord } from '../store/profiles.js';
 import { effectiveConfig } from './effective-config.js';
@@ -51,6 +52,9 @@ export function endpointOf(d: DeviceWithSecrets): DeviceEndpoint {
     ...(d.username && d.password ? { credentials: { username: d.username, password: d.password } } : {}),
   };
 }
+
+/** Devices read, or state changes written, per step of a refresh. */
+const REFRESH_CHUNK = 500;
 
 function pollTarget(d: DeviceWithSecrets): PollTarget {
   return { endpoint: endpointOf(d), minIntervalMs: getDriverModule(d.vendor).capabilities.minPollIntervalMs };
@@ -175,16 +179,22 @@ export class FleetMonitor {
     const { store, poller, tracker } = this.opts;
     const started = new Date(Date.now() - 2000).toISOString(); // overlap covers clock skew between writers
     this.profiles = new Map((await store.profiles.list()).map((p) => [p.id, p]));
-    const changed =
+    // Only versions first: the overlap re-reads recent writes, and a bulk import is thousands of them.
+    const ids =
       full || !this.lastRefresh
-        ? await store.devices.resolve({})
-        : await store.devices.changedSince(this.lastRefresh);
-    const withSecrets = await store.devices.getWithSecrets(changed.map((d) => d.id));
-    for (const d of withSecrets) {
-      this.devices.set(d.id, d);
-      tracker.setDesired(d.id, this.desiredOf(d));
-      if (this.owns(d.id)) poller.upsert(pollTarget(d));
-      else poller.remove(d.id);
+        ? await store.devices.allIds()
+        : (await store.devices.versionsChangedSince(this.lastRefresh))
+            .filter((v) => this.devices.get(v.id)?.version !== v.version)
+            .map((v) => v.id);
+    for (const chunk of chunks(ids, REFRESH_CHUNK)) {
+      for (const d of await store.devices.getWithSecrets(chunk)) {
+        this.devices.set(d.id, d);
+        tracker.setDesired(d.id, this.desiredOf(d));
+        if (this.owns(d.id)) poller.upsert(pollTarget(d));
+        else poller.remove(d.id);
+      }
+      // SQLite reads and decrypting passwords are synchronous: let API requests and polls in between.
+      if (ids.length > REFRESH_CHUNK) await yieldToLoop();
     }
     if (full || Math.random() < 0.2) {
       // Deletions leave no row to find by time; compare the id sets now and then.
@@ -216,14 +226,18 @@ export class FleetMonitor {
   }
 
   private async flushChanges(): Promise<void> {
-    if (!this.pendingChanges.length) return;
-    const batch = this.pendingChanges;
-    this.pendingChanges = [];
-    try {
-      await this.opts.store.observed.record(batch);
-    } catch (err) {
-      this.pendingChanges.unshift(...batch);
-      this.opts.logger.warn({ err }, 'saving state history failed; will retry');
+    // In batches with a pause between: a fleet-wide change (a site's network going down) is
+    // thousands of rows, which on SQLite would hold up everything else while they are written.
+    while (this.pendingChanges.length) {
+      const batch = this.pendingChanges.splice(0, REFRESH_CHUNK);
+      try {
+        await this.opts.store.observed.record(batch);
+      } catch (err) {
+        this.pendingChanges.unshift(...batch);
+        this.opts.logger.warn({ err }, 'saving state history failed; will retry');
+        return;
+      }
+      if (this.pendingChanges.length) await yieldToLoop();
     }
   }
 

@@ -448,10 +448,14 @@ export class DeviceRepo {
     });
   }
 
-  /** Devices changed since `since` (ISO time), for caches that follow the inventory. */
-  async changedSince(since: string): Promise<DeviceRecord[]> {
-    const rows = await this.db.selectFrom('devices').selectAll().where('updated_at', '>=', since).execute();
-    return this.withLabels(rows);
+  /** Ids and versions of the devices changed since `since` (ISO time). */
+  async versionsChangedSince(since: string): Promise<{ id: string; version: number }[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .select(['id', 'version'])
+      .where('updated_at', '>=', since)
+      .execute();
+    return rows.map((r) => ({ id: r.id, version: Number(r.version) }));
   }
 
   async allIds(): Promise<string[]> {
