@@ -1,9 +1,8 @@
 /**
- * API latency while the service polls 10,000 devices every 10 s (the `poll` setup), once every device
- * has answered and one more interval has passed: autocannon sends
- * 500 requests a second for 30 s, alternating `GET /v1/devices?limit=100` and
- * `GET /v1/devices/:id/status` of a random device. Targets: p99 < 25 ms, no errors (non-2xx and
- * transport errors and timeouts all count).
+ * API latency while the service polls 10,000 devices every 10 s (the `poll` setup), from one interval
+ * after every device has answered: autocannon sends 500 requests a second for 30 s, alternating
+ * `GET /v1/devices?limit=100` and `GET /v1/devices/:id/status` of a random device. Targets: p99 <
+ * 25 ms, no errors (non-2xx, transport errors and timeouts all count).
  *
  * autocannon paces each connection to its share of the rate within every second: at the start of a
  * second all connections send back-to-back until their share is done, so the service sees bursts
