@@ -58,8 +58,8 @@ export class PollOwnership {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.expiryTimer);
     await this.round;
+    clearTimeout(this.expiryTimer);
     await this.setOwned(new Set());
     await this.opts.repo
       .leave(this.opts.instanceId)
