@@ -9,6 +9,7 @@
  * with 10 requests in flight rather than an even 2 ms spacing — a harsher load than the average
  * rate suggests. Latencies are autocannon's own (with its coordinated-omission correction).
  */
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { type BenchResult, processStats } from './lib.js';
 import { startPolledFleet, waitUntilAllSeen } from './polled-fleet.js';
@@ -61,6 +62,8 @@ export async function api(): Promise<BenchResult> {
         devices,
         // The service's CPU while answering and polling, as a fraction of one core.
         serviceCpuCores: Number(((after.cpuMs - before.cpuMs) / (result.duration * 1000)).toFixed(3)),
+        // Latency and staleness move with what else the machine runs; this says how busy it was.
+        loadAvg1m: Number(loadavg()[0]!.toFixed(2)),
       },
       targets: [
         { figure: 'p99Ms', value: result.latency.p99, kind: 'max', limit: 25 },

@@ -16,6 +16,7 @@
  * - loopLagP99Ms: the service's event-loop delay p99 over the window, from its own metric (reset
  *   by a scrape at the start of the window, read at the end).
  */
+import { loadavg } from 'node:os';
 import { type BenchResult, percentile, processStats } from './lib.js';
 import { listAll, metric, startPolledFleet, waitUntilAllSeen } from './polled-fleet.js';
 
@@ -70,6 +71,8 @@ export async function poll(): Promise<BenchResult> {
         pollErrors: pollsAfter.error - pollsBefore.error,
         windowS: Math.round(wallMs / 1000),
         simCpuCores: round3((simAfter.cpuMs - simBefore.cpuMs) / wallMs),
+        // Latency and staleness move with what else the machine runs; this says how busy it was.
+        loadAvg1m: Number(loadavg()[0]!.toFixed(2)),
       },
       targets: [
         { figure: 'cpuCores', value: cpuCores, kind: 'max', limit: 0.5 },
