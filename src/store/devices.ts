@@ -8,6 +8,7 @@ import {
   type Expression,
   type ExpressionBuilder,
   type Kysely,
+  type RawBuilder,
   type SqlBool,
   sql,
   type Transaction,
@@ -122,12 +123,18 @@ const SORT_COLUMN = { name: 'name', createdAt: 'created_at', vendor: 'vendor', h
 
 export class DeviceRepo {
   private readonly db: Kysely<Database>;
+  /** Each device's labels as one JSON object text, in a subquery of the device's row. */
+  private readonly labelsJson: RawBuilder<string>;
 
   constructor(
     store: Db,
     private readonly box: SecretBox,
   ) {
     this.db = store.kysely;
+    this.labelsJson =
+      store.dialect === 'postgres'
+        ? sql<string>`(select coalesce(json_object_agg(l.key, l.value), '{}')::text from device_labels l where l.device_id = devices.id)`
+        : sql<string>`(select json_group_object(l.key, l.value) from device_labels l where l.device_id = devices.id)`;
   }
 
   async create(input: NewDevice): Promise<DeviceRecord> {
@@ -212,6 +219,7 @@ export class DeviceRepo {
     let q = this.db
       .selectFrom('devices')
       .select(['id', 'name', 'vendor', 'host', 'port', 'version', 'created_at'])
+      .select(this.labelsJson.as('labels'))
       .where((eb) => this.filter(eb, query));
     if (query.cursor) {
       const [value, id] = decodeCursor(query.cursor);
@@ -230,7 +238,6 @@ export class DeviceRepo {
     const more = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
-    const labels = await this.labelsOf(page.map((r) => r.id));
     return {
       items: page.map((r) => ({
         id: r.id,
@@ -238,7 +245,7 @@ export class DeviceRepo {
         vendor: r.vendor as VendorId,
         host: r.host,
         port: r.port,
-        labels: labels.get(r.id) ?? {},
+        labels: JSON.parse(r.labels) as Record<string, string>,
         version: Number(r.version),
       })),
       ...(more && last ? { nextCursor: encodeCursor([last[column], last.id]) } : {}),
