@@ -83,6 +83,9 @@ export interface DeviceHttpOptions {
   readonly errorMessage?: (reply: HttpReply) => string | undefined;
 }
 
+/** Largest device reply read; embedded web servers answer in kilobytes, so more is a fault. */
+const MAX_REPLY_BYTES = 8 * 1024 * 1024;
+
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -96,9 +99,6 @@ const UNREACHABLE_CODES = new Set([
   'UND_ERR_CLOSED',
   'UND_ERR_DESTROYED',
 ]);
-/** The abort reason of our own per-request timer (tells a timeout from a caller's cancel). */
-const TIMED_OUT = Symbol('timed out');
-
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -188,7 +188,7 @@ export class DeviceHttp {
     await this.loggingIn;
   }
 
-  private async send(req: HttpRequest): Promise<HttpReply> {
+  private send(req: HttpRequest): Promise<HttpReply> {
     const headers: Record<string, string> = { ...this.opts.headers, ...req.headers };
     let body: string | undefined;
     if (req.json !== undefined) {
@@ -199,32 +199,27 @@ export class DeviceHttp {
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     const path = req.query ? `${req.path}?${toQuery(req.query)}` : req.path;
-    // One controller and one timer per request: a fraction of the cost of AbortSignal.timeout()
-    // combined with AbortSignal.any(), which matters at thousands of requests a second.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(TIMED_OUT), this.opts.timeoutMs);
-    const onAbort = () => controller.abort(req.signal!.reason);
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const res = await this.dispatcher.request({
-        origin: this.origin,
-        path,
-        method: req.method,
-        headers,
-        body,
-        signal: controller.signal,
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
-      });
-      const text = await res.body.text();
-      return { status: res.statusCode, headers: res.headers, text };
-    } catch (err) {
-      if (req.signal?.aborted) throw req.signal.reason;
-      throw this.translate(err, controller.signal.reason === TIMED_OUT);
-    } finally {
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
-    }
+    return new Promise<HttpReply>((resolve, reject) => {
+      const exchange = new Exchange(this.ref, this.opts.timeoutMs, req.signal, resolve, (err, timedOut) =>
+        reject(req.signal?.aborted ? req.signal.reason : this.translate(err, timedOut)),
+      );
+      try {
+        this.dispatcher.dispatch(
+          {
+            origin: this.origin,
+            path,
+            method: req.method,
+            headers,
+            body,
+            headersTimeout: this.opts.timeoutMs,
+            bodyTimeout: this.opts.timeoutMs,
+          },
+          exchange,
+        );
+      } catch (err) {
+        exchange.fail(err);
+      }
+    });
   }
 
   private translate(err: unknown, timedOut: boolean): Error {
@@ -241,6 +236,96 @@ export class DeviceHttp {
       return new DeviceUnreachableError(this.ref, `${code}: ${message}`, { cause: err });
     }
     return new DeviceUnreachableError(this.ref, message, { cause: err });
+  }
+}
+
+/**
+ * One request's reply, collected straight from undici's dispatch handler: no response stream, no
+ * AbortController and no promise per chunk, which at a thousand polls a second is most of what the
+ * `request()` API would allocate. Settles once: with the reply, at the deadline (the whole exchange,
+ * connect to last byte, must fit in `timeoutMs`), when the caller's signal aborts, or on error.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private status = 0;
+  private headers: Record<string, string | string[] | undefined> = {};
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private settled = false;
+  private abortReason: Error | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly ref: DeviceRef,
+    timeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (reply: HttpReply) => void,
+    private readonly reject: (err: unknown, timedOut: boolean) => void,
+  ) {
+    this.timer = setTimeout(() => this.fail(new Error(`no answer within ${timeoutMs} ms`), true), timeoutMs);
+    if (signal) {
+      if (signal.aborted) queueMicrotask(() => this.fail(signal.reason));
+      this.onAbort = () => this.fail(signal.reason);
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Ended before the request reached the socket: stop it there.
+    if (this.abortReason) controller.abort(this.abortReason);
+    this.chunks = [];
+    this.bytes = 0;
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx: the real reply follows
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.bytes += chunk.length;
+    if (this.bytes > MAX_REPLY_BYTES) {
+      this.fail(new DeviceProtocolError(this.ref, `reply larger than ${MAX_REPLY_BYTES} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.finish();
+    const text =
+      this.chunks.length === 1
+        ? this.chunks[0]!.toString('utf8')
+        : Buffer.concat(this.chunks).toString('utf8');
+    this.resolve({ status: this.status, headers: this.headers, text });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  /** Ends the exchange with an error (the first ending wins) and stops the request if it is under way. */
+  fail(err: unknown, timedOut = false): void {
+    if (this.settled) return;
+    this.finish();
+    this.abortReason = err instanceof Error ? err : new Error(String(err));
+    this.controller?.abort(this.abortReason);
+    this.reject(err, timedOut);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
   }
 }
 

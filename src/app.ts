@@ -37,6 +37,7 @@ import { Inventory } from './fleet/inventory.js';
 import { storeJobDevices } from './fleet/job-devices.js';
 import { JobEngine } from './fleet/jobs/engine.js';
 import { FleetMonitor } from './fleet/monitor.js';
+import { PollOwnership } from './fleet/poll-ownership.js';
 import { Poller } from './fleet/poller.js';
 import { type Clock, systemClock } from './fleet/schedules/clock.js';
 import { FleetActions } from './fleet/schedules/fleet-actions.js';
@@ -253,6 +254,34 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     onVerdict: (deviceId, verdict, at) => tracker.setIngest(deviceId, verdict, at),
     ...(opts.broadcastWindow ? { window: opts.broadcastWindow } : {}),
   });
+  // Only PostgreSQL can be shared by several replicas; they split the polling by leases. The lease
+  // outlives the longest poll twice over, and the whole takeover fits in two poll intervals.
+  const ownership =
+    store.backend === 'postgres'
+      ? new PollOwnership({
+          repo: store.pollLeases,
+          instanceId,
+          leaseMs: Math.max(config.POLL_INTERVAL_MS, 2 * config.DEVICE_TIMEOUT_MS),
+          marginMs: config.DEVICE_TIMEOUT_MS,
+          logger: logger.child({ component: 'poll-leases' }),
+          onChange: async () => {
+            const dropped = monitor?.applyOwnership() ?? [];
+            await Promise.all(dropped.map((id) => lanes.forget(id)));
+          },
+        })
+      : undefined;
+  // Devices another replica polls: their state changes arrive here as that replica's events.
+  feed.subscribe((event) => {
+    if (event.origin === instanceId || event.type !== 'device.state' || !event.deviceId) return;
+    if (ownership?.owns(event.deviceId) ?? true) return;
+    const { connectivity, stream, lastError } = event.data as Partial<Record<string, string>>;
+    tracker.restore(event.deviceId, {
+      connectivity: connectivity as never,
+      stream: stream as never,
+      since: event.at,
+      ...(lastError ? { lastError } : {}),
+    });
+  });
   monitor = new FleetMonitor({
     configs,
     onDesired: (deviceId, desired) => watch.setDesired(deviceId, desired?.config),
@@ -262,6 +291,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     hub,
     engine,
     logger: logger.child({ component: 'monitor' }),
+    ...(ownership ? { owns: (id: string) => ownership.owns(id) } : {}),
   });
   const deviceOf = (id: string) => monitor?.device(id);
   const webhooks = new WebhookDispatcher({
@@ -319,7 +349,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     metrics,
     check: async () => {
       await store.devices.count();
-      return { store: store.backend, polling: poller.size, instance: instanceId };
+      return {
+        store: store.backend,
+        polling: poller.size,
+        ...(ownership ? { pollShards: ownership.size } : {}),
+        instance: instanceId,
+      };
     },
   });
   deviceRoutes(server, {
@@ -372,6 +407,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     async start() {
       await feed.start();
       await webhooks.start();
+      await ownership?.start();
       await m.start();
       engine.start();
       poller.start();
@@ -382,6 +418,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await scheduler.stop();
       watch.stop();
       poller.stop();
+      await ownership?.stop();
       await engine.stop();
       await m.stop();
       await webhooks.stop();

@@ -91,6 +91,11 @@ export const ConfigSchema = Type.Object(
     /** bintu REST API key; the bintu client (stream creation, provisioning) exists only when set. Secret. */
     BINTU_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     BINTU_API_URL: Type.String({ format: 'http-url', default: 'https://bintu.nanocosmos.de' }),
+    /**
+     * How far (in percent) V8 lets the heap grow past what survived the last full collection before
+     * collecting again; 0 = V8's own adaptive policy, which allows up to 4×.
+     */
+    HEAP_GROWTH_PERCENT: Type.Integer({ minimum: 0, maximum: 300, default: 50 }),
   },
   { additionalProperties: true },
 );

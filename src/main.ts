@@ -2,6 +2,7 @@
  * Entry point: read the environment, build the service, listen, and shut down cleanly on SIGINT /
  * SIGTERM (in-flight device operations finish; job leases lapse for a successor).
  */
+import { setFlagsFromString } from 'node:v8';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -16,6 +17,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // The service's live set is large and steady (every device's connection, session and state) and
+  // nearly all its garbage is short-lived; V8's default lets the old generation swell to several
+  // times the live set between full collections (10,000 devices: ~600 MB RSS instead of ~400 MB).
+  // The flag is read at each collection, so setting it now takes effect. See bench/poll.ts.
+  if (config.HEAP_GROWTH_PERCENT > 0)
+    setFlagsFromString(`--heap-growing-percent=${config.HEAP_GROWTH_PERCENT}`);
   const app = await buildApp({ config });
   await app.start();
   await app.server.listen({ port: config.PORT, host: config.HOST });

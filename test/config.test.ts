@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       DEVICE_TIMEOUT_MS: 5000,
       POLL_INTERVAL_MS: 10_000,
+      HEAP_GROWTH_PERCENT: 50,
     });
     expect(config.DATA_DIR).toMatch(/\/data$/);
     expect(config.DATABASE_URL).toBeUndefined();
@@ -30,6 +31,7 @@ describe('loadConfig', () => {
     [{ DATABASE_SCHEMA: 'fleet; drop table x' }, 'DATABASE_SCHEMA must match pattern'],
     [{ DEVICE_TIMEOUT_MS: '5' }, 'DEVICE_TIMEOUT_MS must be >= 100 (got "5")'],
     [{ POLL_INTERVAL_MS: '1.5' }, 'POLL_INTERVAL_MS must be integer'],
+    [{ HEAP_GROWTH_PERCENT: '-1' }, 'HEAP_GROWTH_PERCENT must be >= 0 (got "-1")'],
   ])('refuses %j with a line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

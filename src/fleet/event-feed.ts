@@ -6,6 +6,7 @@
  * PostgreSQL may commit ids out of order across replicas (a lower id becoming visible after a
  * higher one), so tailing re-reads a window behind its cursor and skips ids already delivered.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { EventLog, StoredEvent } from '../store/events.js';
 import type { FleetEvent, FleetEventType } from './events.js';
@@ -26,6 +27,8 @@ export interface EventFeedOptions {
 /** How far behind its cursor the tail re-reads, to catch ids committed late by another replica. */
 const TAIL_LOOKBACK = 1000;
 const SEEN_LIMIT = 20_000;
+/** Events written per transaction. */
+const FLUSH_BATCH = 500;
 
 export class EventFeed {
   private buffer: (FleetEvent & { at: string })[] = [];
@@ -77,19 +80,23 @@ export class EventFeed {
   /** Writes buffered events now (and waits for a write already under way). */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      if (!this.buffer.length) return;
-      const batch = this.buffer;
-      this.buffer = [];
-      try {
-        for (const event of await this.opts.log.append(batch, this.opts.origin)) this.deliver(event);
-      } catch (err) {
-        // Keep them for the next try: a database restart must not lose events.
-        this.buffer = [...batch, ...this.buffer];
-        this.opts.logger.warn({ err, events: batch.length }, 'writing events failed; will retry');
-        this.flushTimer ??= setTimeout(() => {
-          this.flushTimer = undefined;
-          void this.flush();
-        }, 1000);
+      // A fleet-wide change is thousands of events: write them a batch at a time and let other work
+      // in between, rather than hold up the process while one transaction writes them all.
+      while (this.buffer.length) {
+        const batch = this.buffer.splice(0, FLUSH_BATCH);
+        try {
+          for (const event of await this.opts.log.append(batch, this.opts.origin)) this.deliver(event);
+        } catch (err) {
+          // Keep them for the next try: a database restart must not lose events.
+          this.buffer = [...batch, ...this.buffer];
+          this.opts.logger.warn({ err, events: batch.length }, 'writing events failed; will retry');
+          this.flushTimer ??= setTimeout(() => {
+            this.flushTimer = undefined;
+            void this.flush();
+          }, 1000);
+          return;
+        }
+        if (this.buffer.length) await yieldToLoop();
       }
     });
     return this.flushing;
@@ -99,8 +106,10 @@ export class EventFeed {
     try {
       let from = Math.max(0, this.cursor - TAIL_LOOKBACK);
       for (;;) {
-        const events = await this.opts.log.since(from, 1000);
-        for (const e of events) if (e.origin !== this.opts.origin) this.deliver(e);
+        // Our own events were delivered when written; reading them back would only be thrown away
+        // (on the embedded store, which has no other writer, that would be all of them).
+        const events = await this.opts.log.since(from, 1000, undefined, this.opts.origin);
+        for (const e of events) this.deliver(e);
         if (events.length < 1000) return;
         from = events.at(-1)!.id;
       }

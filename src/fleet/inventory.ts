@@ -128,6 +128,11 @@ export class Inventory {
     };
   }
 
+  /** @throws NotFoundError when there is no such device */
+  async mustExist(id: string): Promise<void> {
+    if (!(await this.devices.exists(id))) throw new NotFoundError('device', id);
+  }
+
   async get(id: string, scope?: Selector): Promise<DeviceDetail> {
     const device = await this.devices.get(id);
     if (!device || (scope && !matches(scope, device))) throw new NotFoundError('device', id);

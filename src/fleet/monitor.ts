@@ -5,17 +5,18 @@
  * rate-limited jobs. Reads the store on a short refresh cycle, so changes made by another replica
  * reach this one too.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DeviceEndpoint, VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
-import type { DeviceRecord, DeviceWithSecrets } from '../store/devices.js';
+import { chunks, type DeviceRecord, type DeviceWithSecrets } from '../store/devices.js';
 import type { Store } from '../store/index.js';
 import type { ProfileRecord } from '../store/profiles.js';
 import type { DesiredConfigs } from './desired-config.js';
 import type { EventHub } from './event-hub.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobRequest } from './jobs/model.js';
-import type { Poller } from './poller.js';
+import type { Poller, PollTarget } from './poller.js';
 import type { DesiredState, StatusTracker } from './status-tracker.js';
 
 export interface MonitorOptions {
@@ -52,11 +53,18 @@ export function endpointOf(d: DeviceWithSecrets): DeviceEndpoint {
   };
 }
 
+/** Devices read, or state changes written, per step of a refresh. */
+const REFRESH_CHUNK = 500;
+
+function pollTarget(d: DeviceWithSecrets): PollTarget {
+  return { endpoint: endpointOf(d), minIntervalMs: getDriverModule(d.vendor).capabilities.minPollIntervalMs };
+}
+
 export class FleetMonitor {
   private timer: NodeJS.Timeout | undefined;
   private lastRefresh = '';
   private profiles = new Map<string, ProfileRecord>();
-  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly devices = new Map<string, DeviceWithSecrets>();
   private readonly inFlight = new Set<string>();
   private readonly heal = new Map<string, HealState>();
   private pendingChanges: Parameters<Store['observed']['record']>[0][number][] = [];
@@ -155,6 +163,29 @@ export class FleetMonitor {
     return this.devices.values();
   }
 
+  /**
+   * Re-applies `owns` to every device after this replica's share of the fleet changed: starts
+   * polling devices it now owns (soon, not a whole interval later) and stops polling the others,
+   * whose ids it returns.
+   */
+  applyOwnership(): string[] {
+    const { poller } = this.opts;
+    const dropped: string[] = [];
+    for (const d of this.devices.values()) {
+      const mine = this.owns(d.id);
+      if (mine && !poller.has(d.id)) poller.upsert(pollTarget(d), { soon: true });
+      else if (!mine && poller.has(d.id)) {
+        poller.remove(d.id);
+        dropped.push(d.id);
+      }
+    }
+    return dropped;
+  }
+
+  private owns(deviceId: string): boolean {
+    return this.opts.owns?.(deviceId) ?? true;
+  }
+
   /** Reloads what changed in the store since the last refresh (all of it on `full`). */
   refresh(full = false): Promise<void> {
     if (this.refreshing) {
@@ -179,31 +210,31 @@ export class FleetMonitor {
     const started = new Date(Date.now() - 2000).toISOString(); // overlap covers clock skew between writers
     const previous = this.profiles;
     this.profiles = new Map((await store.profiles.list()).map((p) => [p.id, p]));
-    const changed =
+    // Only versions first: the overlap re-reads recent writes, and a bulk import is thousands of them.
+    const ids =
       full || !this.lastRefresh
-        ? await store.devices.resolve({})
-        : await store.devices.changedSince(this.lastRefresh);
+        ? await store.devices.allIds()
+        : (await store.devices.versionsChangedSince(this.lastRefresh))
+            .filter((v) => this.devices.get(v.id)?.version !== v.version)
+            .map((v) => v.id);
     // A profile edit changes what its devices should be without touching their rows.
     const edited = new Set(
       [...this.profiles.values()].filter((p) => previous.get(p.id)?.version !== p.version).map((p) => p.id),
     );
-    const toRead = new Set(changed.map((d) => d.id));
+    const toRead = new Set(ids);
     if (previous.size && edited.size)
       for (const d of this.devices.values()) if (d.profileId && edited.has(d.profileId)) toRead.add(d.id);
-    const withSecrets = await store.devices.getWithSecrets([...toRead]);
-    for (const d of withSecrets) {
-      this.devices.set(d.id, d);
-      const desired = this.desiredOf(d);
-      tracker.setDesired(d.id, desired);
-      this.opts.onDesired?.(d.id, desired);
-      if (this.opts.owns?.(d.id) ?? true) {
-        poller.upsert({
-          endpoint: endpointOf(d),
-          minIntervalMs: getDriverModule(d.vendor).capabilities.minPollIntervalMs,
-        });
-      } else {
-        poller.remove(d.id);
+    for (const chunk of chunks([...toRead], REFRESH_CHUNK)) {
+      for (const d of await store.devices.getWithSecrets(chunk)) {
+        this.devices.set(d.id, d);
+        const desired = this.desiredOf(d);
+        tracker.setDesired(d.id, desired);
+        this.opts.onDesired?.(d.id, desired);
+        if (this.owns(d.id)) poller.upsert(pollTarget(d));
+        else poller.remove(d.id);
       }
+      // SQLite reads and decrypting passwords are synchronous: let API requests and polls in between.
+      if (ids.length > REFRESH_CHUNK) await yieldToLoop();
     }
     if (full || Math.random() < 0.2) {
       // Deletions leave no row to find by time; compare the id sets now and then.
@@ -236,14 +267,18 @@ export class FleetMonitor {
   }
 
   private async flushChanges(): Promise<void> {
-    if (!this.pendingChanges.length) return;
-    const batch = this.pendingChanges;
-    this.pendingChanges = [];
-    try {
-      await this.opts.store.observed.record(batch);
-    } catch (err) {
-      this.pendingChanges.unshift(...batch);
-      this.opts.logger.warn({ err }, 'saving state history failed; will retry');
+    // In batches with a pause between: a fleet-wide change (a site's network going down) is
+    // thousands of rows, which on SQLite would hold up everything else while they are written.
+    while (this.pendingChanges.length) {
+      const batch = this.pendingChanges.splice(0, REFRESH_CHUNK);
+      try {
+        await this.opts.store.observed.record(batch);
+      } catch (err) {
+        this.pendingChanges.unshift(...batch);
+        this.opts.logger.warn({ err }, 'saving state history failed; will retry');
+        return;
+      }
+      if (this.pendingChanges.length) await yieldToLoop();
     }
   }
 

@@ -8,6 +8,7 @@ import {
   type Expression,
   type ExpressionBuilder,
   type Kysely,
+  type RawBuilder,
   type SqlBool,
   sql,
   type Transaction,
@@ -53,6 +54,12 @@ export interface DeviceRecord {
   readonly updatedAt: string;
   readonly version: number;
 }
+
+/** A device as a list shows it: no config, no secrets, nothing that needs decrypting. */
+export type DeviceListing = Pick<
+  DeviceRecord,
+  'id' | 'name' | 'vendor' | 'host' | 'port' | 'tls' | 'labels' | 'version'
+>;
 
 export interface DeviceWithSecrets extends DeviceRecord {
   readonly password?: string;
@@ -118,12 +125,18 @@ const SORT_COLUMN = { name: 'name', createdAt: 'created_at', vendor: 'vendor', h
 
 export class DeviceRepo {
   private readonly db: Kysely<Database>;
+  /** Each device's labels as one JSON object text, in a subquery of the device's row. */
+  private readonly labelsJson: RawBuilder<string>;
 
   constructor(
     store: Db,
     private readonly box: SecretBox,
   ) {
     this.db = store.kysely;
+    this.labelsJson =
+      store.dialect === 'postgres'
+        ? sql<string>`(select coalesce(json_object_agg(l.key, l.value), '{}')::text from device_labels l where l.device_id = devices.id)`
+        : sql<string>`(select json_group_object(l.key, l.value) from device_labels l where l.device_id = devices.id)`;
   }
 
   async create(input: NewDevice): Promise<DeviceRecord> {
@@ -202,12 +215,13 @@ export class DeviceRepo {
     });
   }
 
-  async list(query: DeviceQuery): Promise<Page<DeviceRecord>> {
+  async list(query: DeviceQuery): Promise<Page<DeviceListing>> {
     const column = SORT_COLUMN[query.sort ?? 'name'];
     const desc = query.order === 'desc';
     let q = this.db
       .selectFrom('devices')
-      .selectAll()
+      .select(['id', 'name', 'vendor', 'host', 'port', 'tls', 'version', 'created_at'])
+      .select(this.labelsJson.as('labels'))
       .where((eb) => this.filter(eb, query));
     if (query.cursor) {
       const [value, id] = decodeCursor(query.cursor);
@@ -227,7 +241,16 @@ export class DeviceRepo {
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
-      items: await this.withLabels(page),
+      items: page.map((r) => ({
+        id: r.id,
+        name: r.name,
+        vendor: r.vendor as VendorId,
+        host: r.host,
+        port: r.port,
+        tls: JSON.parse(r.tls) as DeviceTls,
+        labels: JSON.parse(r.labels) as Record<string, string>,
+        version: Number(r.version),
+      })),
       ...(more && last ? { nextCursor: encodeCursor([last[column], last.id]) } : {}),
     };
   }
@@ -490,10 +513,14 @@ export class DeviceRepo {
     });
   }
 
-  /** Devices changed since `since` (ISO time), for caches that follow the inventory. */
-  async changedSince(since: string): Promise<DeviceRecord[]> {
-    const rows = await this.db.selectFrom('devices').selectAll().where('updated_at', '>=', since).execute();
-    return this.withLabels(rows);
+  /** Ids and versions of the devices changed since `since` (ISO time). */
+  async versionsChangedSince(since: string): Promise<{ id: string; version: number }[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .select(['id', 'version'])
+      .where('updated_at', '>=', since)
+      .execute();
+    return rows.map((r) => ({ id: r.id, version: Number(r.version) }));
   }
 
   async allIds(): Promise<string[]> {
@@ -549,12 +576,21 @@ export class DeviceRepo {
     return conditions.length ? eb.and(conditions) : eb.lit(true);
   }
 
+  /** Whether a device with this id exists (cheaper than reading it). */
+  async exists(id: string): Promise<boolean> {
+    return (
+      (await this.db.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
+    );
+  }
+
   private async withLabels(rows: readonly Row[]): Promise<DeviceRecord[]> {
+    const labels = await this.labelsOf(rows.map((r) => r.id));
+    return rows.map((r) => this.toRecord(r, labels.get(r.id) ?? {}));
+  }
+
+  private async labelsOf(ids: readonly string[]): Promise<Map<string, Record<string, string>>> {
     const labels = new Map<string, Record<string, string>>();
-    for (const chunk of chunks(
-      rows.map((r) => r.id),
-      500,
-    )) {
+    for (const chunk of chunks(ids, 500)) {
       const found = await this.db
         .selectFrom('device_labels')
         .selectAll()
@@ -566,7 +602,7 @@ export class DeviceRepo {
         labels.set(l.device_id, set);
       }
     }
-    return rows.map((r) => this.toRecord(r, labels.get(r.id) ?? {}));
+    return labels;
   }
 
   private toRecord(row: Row, labels: Readonly<Record<string, string>>): DeviceRecord {

@@ -11,6 +11,7 @@ import { EventLog } from './events.js';
 import { IngestStreamRepo } from './ingest-streams.js';
 import { SqlJobRepo } from './jobs.js';
 import { ObservedRepo } from './observed.js';
+import { PollLeaseRepo } from './poll-leases.js';
 import { ProfileRepo } from './profiles.js';
 import { SqlScheduleRepo } from './schedules.js';
 import { WebhookRepo } from './webhooks.js';
@@ -28,6 +29,7 @@ export interface Store {
   readonly apiKeys: ApiKeyRepo;
   readonly audit: AuditLog;
   readonly ingestStreams: IngestStreamRepo;
+  readonly pollLeases: PollLeaseRepo;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     apiKeys: new ApiKeyRepo(db),
     audit: new AuditLog(db),
     ingestStreams: new IngestStreamRepo(db),
+    pollLeases: new PollLeaseRepo(db),
     close: () => db.close(),
   };
 }

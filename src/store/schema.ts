@@ -261,6 +261,17 @@ export interface IngestStreamsTable {
   created_at: string;
 }
 
+export interface PollMembersTable {
+  instance_id: string;
+  expires_at: string;
+}
+
+export interface PollLeasesTable {
+  shard: number;
+  owner: string;
+  expires_at: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   device_labels: DeviceLabelsTable;
@@ -280,4 +291,6 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_devices: AuditDevicesTable;
   ingest_streams: IngestStreamsTable;
+  poll_members: PollMembersTable;
+  poll_leases: PollLeasesTable;
 }

@@ -36,6 +36,28 @@ describe.each(BACKENDS)('device store on %s', (backend) => {
     expect(created).not.toHaveProperty('password');
     const [withSecret] = await t.store.devices.getWithSecrets([created.id]);
     expect(withSecret!.password).toBe('hunter22');
+    const bare = await t.store.devices.create(device(2));
+    expect((await t.store.devices.list({ limit: 10 })).items).toEqual([
+      {
+        id: created.id,
+        name: 'enc-001',
+        vendor: 'osprey-talon',
+        host: '10.0.0.2',
+        port: 80,
+        labels: { site: 'berlin' },
+        version: 1,
+      },
+      {
+        id: bare.id,
+        name: 'enc-002',
+        vendor: 'osprey-talon',
+        host: '10.0.0.3',
+        port: 80,
+        labels: {},
+        version: 1,
+      },
+    ]);
+    await t.store.devices.delete(bare.id);
     const updated = await t.store.devices.update(
       created.id,
       { host: '10.9.9.9', labels: { site: 'paris', rack: '3' } },

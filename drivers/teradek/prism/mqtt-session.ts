@@ -120,15 +120,25 @@ export class MqttSession {
    * @throws DeviceProtocolError when a payload it reads does not match its schema
    */
   async read<R>(what: string, probe: (state: StateView) => R | undefined, signal?: AbortSignal): Promise<R> {
+    signal?.throwIfAborted();
+    // Usually the answer is already cached: return it without a time limit, whose timer (an
+    // AbortSignal.timeout cannot be cancelled) would outlive the call by the whole limit.
+    const open = this.conn && !this.conn.closed ? this.conn : undefined;
+    const cached = open && probe(this.viewOf(open));
+    if (cached !== undefined) return cached;
     const limit = this.limit(signal);
     const conn = await this.connected(limit);
-    const view: StateView = {
+    const view = this.viewOf(conn);
+    return this.waitFor(conn, () => probe(view), what, limit);
+  }
+
+  private viewOf(conn: Connection): StateView {
+    return {
       get: (topic, wire) => {
         const payload = conn.state.get(topic);
         return payload === undefined ? undefined : parseWire(this.ref, wire, payload.toString('utf8'));
       },
     };
-    return this.waitFor(conn, () => probe(view), what, limit);
   }
 
   /**

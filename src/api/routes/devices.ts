@@ -22,7 +22,7 @@ import {
 import { pageOf } from '../schemas.js';
 import type { Api } from '../server.js';
 import { ConfigView, DeviceView, deviceView, maskConfig, tlsFlag } from '../views.js';
-import { errors, etag, IdParams, ifMatch } from './common.js';
+import { errors, etag, IdParams, ifMatch, plainJsonReplies } from './common.js';
 
 /** 10,000 rows of CSV are ~1 MB; JSON with labels a few MB. */
 const IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -117,6 +117,8 @@ export const DeviceSummary = Type.Object({
   tlsWarning: Type.Optional(Type.String()),
   /** Last polled video bitrate while streaming. */
   bitrateKbps: Type.Optional(Type.Number()),
+  /** Last time the device answered a poll (absent until it has). */
+  lastSeen: Type.Optional(Type.String()),
   version: Type.Integer(),
 });
 export type DeviceSummary = Static<typeof DeviceSummary>;
@@ -159,6 +161,7 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
         querystring: DeviceListQuery,
         response: { 200: pageOf(DeviceSummary), ...errors(400) },
       },
+      ...plainJsonReplies,
     },
     async (request) => {
       const { q, ...query } = request.query;
@@ -172,13 +175,14 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
             vendor: d.vendor,
             host: d.host,
             port: d.port,
-            labels: { ...d.labels },
+            labels: d.labels,
             connectivity: s.connectivity,
             stream: s.stream,
             sync: s.sync,
             alerts: s.alerts.length,
             ...tlsFlag(d.tls),
             ...(s.bitrateKbps !== undefined ? { bitrateKbps: s.bitrateKbps } : {}),
+            ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),
             version: d.version,
           };
         }),
@@ -401,7 +405,10 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => {
-      await inventory.get(request.params.id, scopeOf(request));
+      // A scoped key may only see devices in its scope; otherwise existence is enough (cheap).
+      const scope = scopeOf(request);
+      if (scope) await inventory.get(request.params.id, scope);
+      else await inventory.mustExist(request.params.id);
       if (request.query.fresh) return operations.freshStatus(request.params.id);
       return tracker.get(request.params.id);
     },

@@ -9,6 +9,7 @@ import { eventsWebhooks } from './003-events-webhooks.js';
 import { schedules } from './004-schedules.js';
 import { security } from './005-security.js';
 import { nanostreamIngest } from './006-nanostream-ingest.js';
+import { pollLeases } from './007-poll-leases.js';
 import type { Dialect } from './dialect.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -19,5 +20,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '004-schedules': schedules(),
     '005-security': security(dialect),
     '006-nanostream-ingest': nanostreamIngest(),
+    '007-poll-leases': pollLeases(),
   };
 }
