@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SimFleet, startSimFleet } from '../../drivers/sim/fleet.js';
 import { shardOf, shardsOf } from '../../src/fleet/poll-ownership.js';
+import { TEST_ADMIN_KEY, TEST_DEVICE_NETWORKS } from '../helpers/service.js';
 import { dropSchema, TEST_DATABASE_URL } from '../helpers/store.js';
 
 const POLL_MS = 2000;
@@ -124,6 +125,8 @@ async function startReplica(schema: string, secretKey: string): Promise<Replica>
       DATABASE_SCHEMA: schema,
       DATA_DIR: dataDir,
       SECRET_KEY: secretKey,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      ALLOW_DEVICE_NETWORKS: TEST_DEVICE_NETWORKS,
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
@@ -153,7 +156,11 @@ async function startReplica(schema: string, secretKey: string): Promise<Replica>
 async function call(url: string, method: string, path: string, body?: string): Promise<any> {
   const res = await fetch(`${url}${path}`, {
     method,
-    ...(body !== undefined ? { body, headers: { 'content-type': 'text/csv' } } : {}),
+    headers: {
+      authorization: `Bearer ${TEST_ADMIN_KEY}`,
+      ...(body !== undefined ? { 'content-type': 'text/csv' } : {}),
+    },
+    ...(body !== undefined ? { body } : {}),
   });
   const json = await res.json();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
