@@ -2,6 +2,7 @@
  * Osprey Talon driver: the contract in terms of the (provisional) channel API of `wire.ts`.
  */
 import {
+  type ApplyOptions,
   type ApplyResult,
   type CallOptions,
   type Capabilities,
@@ -121,10 +122,11 @@ class TalonDriver implements EncoderDriver {
     );
   }
 
-  applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+  applyConfig(config: EncoderConfig, opts?: ApplyOptions): Promise<ApplyResult> {
     return convergeConfig(config, {
       ref: this.http.ref,
       capabilities,
+      onWrite: opts?.onWrite,
       read: () => this.getConfig(opts),
       // The reply echoes the channel, but the read-back that follows is what counts.
       write: async (sections) => {

@@ -8,6 +8,7 @@
 
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
+  type ApplyOptions,
   type ApplyResult,
   type CallOptions,
   type Capabilities,
@@ -131,7 +132,7 @@ class VideonDriver implements EncoderDriver {
     return configFromWire(s.active, s.video, s.audio);
   }
 
-  async applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+  async applyConfig(config: EncoderConfig, opts?: ApplyOptions): Promise<ApplyResult> {
     const t = config.target;
     // The device keeps URL and key as one string split at the last '/'; such a key cannot round-trip.
     if (t.protocol === 'rtmp' && t.streamKey.includes('/')) {
@@ -146,6 +147,7 @@ class VideonDriver implements EncoderDriver {
     return convergeConfig(config, {
       ref: this.http.ref,
       capabilities,
+      onWrite: opts?.onWrite,
       read: async () => {
         last = await this.read(opts, true);
         return configFromWire(last.active, last.video, last.audio);

@@ -6,9 +6,14 @@
  * is run again, which is safe because every plan reads first and only writes what still differs.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { checkCapabilities, type DeviceEndpoint, EncoderConfig } from '../../../drivers/contract.js';
+import {
+  type ConfigChange,
+  checkCapabilities,
+  type DeviceEndpoint,
+  EncoderConfig,
+} from '../../../drivers/contract.js';
 import { getDriverModule } from '../../../drivers/index.js';
 import { ApiError, BadRequestError } from '../../api/errors.js';
 import { bodyValidator } from '../../api/server.js';
@@ -213,6 +218,8 @@ export class JobEngine {
       const job = await this.repo.claim(this.opts.owner, this.leaseMs);
       if (!job) return;
       const controller = new AbortController();
+      // Every device task of the job waits on this signal (lane slot, backoff): thousands of listeners.
+      setMaxListeners(0, controller.signal);
       this.running.set(job.id, controller);
       void this.runJob(job, controller)
         .catch((err: unknown) => this.opts.logger.error({ err, jobId: job.id }, 'job run failed'))
@@ -361,6 +368,8 @@ class JobRun {
       });
     }
     let state: TaskState = task.state === 'running' ? 'running' : 'pending';
+    // What the first attempt that sent anything set out to change (a later attempt may find it done).
+    let sent: readonly ConfigChange[] | undefined;
     const retries = this.job.options.retries;
     const policy = retries === undefined ? this.retry : { ...this.retry, maxAttempts: retries + 1 };
     try {
@@ -382,6 +391,9 @@ class JobRun {
                 action: this.job.action,
                 ...(task.config ? { config: task.config } : {}),
                 dryRun: this.job.options.dryRun ?? false,
+                onSend: (changes) => {
+                  sent ??= changes;
+                },
               });
             },
             { signal, priority: this.job.options.priority ?? 0 },
@@ -389,14 +401,11 @@ class JobRun {
         policy,
         { signal, onAttempt: (a) => attempts.push(a) },
       );
-      this.finish(
-        task,
-        result.outcome,
-        attempts,
-        startedAt,
-        result.changes ? { changes: result.changes } : {},
-        state,
-      );
+      // "unchanged" only when no attempt of this task sent anything: a retry that finds the device
+      // as asked after an earlier attempt wrote and then lost its connection did change the device.
+      const outcome = sent && result.outcome === 'unchanged' ? 'succeeded' : result.outcome;
+      const changes = sent?.length ? sent : result.changes;
+      this.finish(task, outcome, attempts, startedAt, changes ? { changes } : {}, state);
     } catch (err) {
       if (signal.aborted) {
         // Stopped while waiting for a slot or between retries: the device was left as it was.
