@@ -25,6 +25,8 @@ export async function addFleet(
     startDelayMs?: number;
     rebootMs?: number;
     labels?: (i: number) => Record<string, string>;
+    /** Per-device config overrides (stream keys, stream ids, another protocol). */
+    overrides?: (i: number, sim: SimDevice) => unknown;
   } = {},
 ): Promise<FleetSetup> {
   // Each fleet in a test process gets its own address block so fleets never collide.
@@ -40,13 +42,16 @@ export async function addFleet(
   const ids: string[] = [];
   let i = 0;
   for (const { device, address } of fleet.devices) {
+    const overrides = opts.overrides?.(i, device);
     const res = await svc.request('POST', '/v1/devices', {
       name: device.id,
       vendor: device.vendor,
       host: address.host,
       port: address.port,
-      credentials: { username: device.username, password: device.password },
+      // A Videon has no password unless one is set (then it asks for Basic auth).
+      ...(device.password ? { credentials: { username: device.username, password: device.password } } : {}),
       labels: { fleet: 'test', ...opts.labels?.(i++) },
+      ...(overrides ? { overrides } : {}),
     });
     if (res.status !== 201) throw new Error(`could not add ${device.id}: ${JSON.stringify(res.body)}`);
     simOf.set(res.body.id, device);
