@@ -150,6 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     events: hub,
     logger: logger.child({ component: 'jobs' }),
     owner: instanceId,
+    leaseMs: config.JOB_LEASE_MS,
     onQueued: (ids) => monitor?.markQueued(ids),
   });
   hub.subscribe((event) => {

@@ -34,6 +34,11 @@ export const ConfigSchema = Type.Object(
     CONCURRENCY: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
     /** How often every device's status is polled. */
     POLL_INTERVAL_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 10_000 }),
+    /**
+     * A running job's lease: when the process running it dies, another replica (or the restarted
+     * process) resumes it this long after the last renewal. Renewed every third of it.
+     */
+    JOB_LEASE_MS: Type.Integer({ minimum: 3000, maximum: 600_000, default: 30_000 }),
   },
   { additionalProperties: true },
 );

@@ -88,6 +88,11 @@ export abstract class SimDevice {
   startDelayMs: number;
   rebootMs: number;
   readonly effects: Effect[] = [];
+  /**
+   * Told of every effect as it is recorded, while the request that caused it is still being handled
+   * (crash tests kill the service at that moment: the device has acted, the caller never hears so).
+   */
+  onEffect: ((device: SimDevice, effect: Effect) => void) | undefined;
   readonly requestLog: { at: number; method: string; path: string; query: string; body: string }[] = [];
   requestCount = 0;
   private offlineUntil = 0;
@@ -127,7 +132,9 @@ export abstract class SimDevice {
   }
 
   record(kind: EffectKind, detail?: unknown): void {
-    this.effects.push(detail === undefined ? { at: Date.now(), kind } : { at: Date.now(), kind, detail });
+    const effect = detail === undefined ? { at: Date.now(), kind } : { at: Date.now(), kind, detail };
+    this.effects.push(effect);
+    this.onEffect?.(this, effect);
   }
 
   count(kind: EffectKind): number {
