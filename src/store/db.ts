@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Dialect } from './migrations/dialect.js';
@@ -36,9 +36,18 @@ export class MigrationError extends Error {}
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
   const db = opts.databaseUrl ? await openPostgres(opts.databaseUrl, opts) : await openSqlite(opts.dataDir);
+  // Kysely looks for its migration tables in every schema unless told which one: with another
+  // schema in the database holding them (another app, a parallel test run), it would skip creating
+  // its own and then fail to find them.
+  const migrationTableSchema =
+    db.dialect === 'postgres'
+      ? (opts.pgSchema ??
+        (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s)
+      : undefined;
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => migrations(db.dialect) },
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) {
