@@ -6,7 +6,7 @@
  * is run again, which is safe because every plan reads first and only writes what still differs.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   type ConfigChange,
@@ -218,8 +218,6 @@ export class JobEngine {
       const job = await this.repo.claim(this.opts.owner, this.leaseMs);
       if (!job) return;
       const controller = new AbortController();
-      // Every device task of the job waits on this signal (lane slot, backoff): thousands of listeners.
-      setMaxListeners(0, controller.signal);
       this.running.set(job.id, controller);
       void this.runJob(job, controller)
         .catch((err: unknown) => this.opts.logger.error({ err, jobId: job.id }, 'job run failed'))
@@ -343,17 +341,36 @@ class JobRun {
    * Runs the tasks through a window of DISPATCH_WINDOW at a time (the lanes bound how many touch
    * devices at once): enough to keep every lane slot busy, without holding a promise, closures and
    * a queue entry for each of 10,000 devices from the first second.
+   *
+   * Each worker waits on a signal of its own, aborted with the job's: a task waiting for a lane slot
+   * or a backoff listens on the signal it is given, and an EventTarget walks all its listeners on
+   * every add and remove, so thousands of tasks on the one job signal cost quadratic time.
    */
   async dispatch(tasks: readonly RunnableTask[]): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < tasks.length) await this.runTask(tasks[next++]!);
+    const job = this.controller.signal;
+    const workers = Array.from(
+      { length: Math.min(DISPATCH_WINDOW, tasks.length) },
+      () => new AbortController(),
+    );
+    const abortAll = () => {
+      for (const w of workers) w.abort(job.reason);
     };
-    await Promise.all(Array.from({ length: Math.min(DISPATCH_WINDOW, tasks.length) }, worker));
+    if (job.aborted) abortAll();
+    else job.addEventListener('abort', abortAll, { once: true });
+    let next = 0;
+    try {
+      await Promise.all(
+        workers.map(async ({ signal }) => {
+          while (next < tasks.length) await this.runTask(tasks[next++]!, signal);
+        }),
+      );
+    } finally {
+      job.removeEventListener('abort', abortAll);
+    }
   }
 
-  private async runTask(task: RunnableTask): Promise<void> {
-    const { signal } = this.controller;
+  /** Runs one device's task; `signal` is aborted (with the job's reason) when the job stops. */
+  private async runTask(task: RunnableTask, signal: AbortSignal): Promise<void> {
     const endpoint = this.endpoints.get(task.deviceId);
     const attempts: Attempt[] = [...task.attempts];
     const startedAt = new Date().toISOString();
