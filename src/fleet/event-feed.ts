@@ -99,8 +99,9 @@ export class EventFeed {
     try {
       let from = Math.max(0, this.cursor - TAIL_LOOKBACK);
       for (;;) {
-        const events = await this.opts.log.since(from, 1000);
-        for (const e of events) if (e.origin !== this.opts.origin) this.deliver(e);
+        // Own events were delivered when written; reading them back would cost a row per event.
+        const events = await this.opts.log.since(from, 1000, undefined, this.opts.origin);
+        for (const e of events) this.deliver(e);
         if (events.length < 1000) return;
         from = events.at(-1)!.id;
       }

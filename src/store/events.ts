@@ -45,10 +45,16 @@ export class EventLog {
     return stored;
   }
 
-  /** Events after `afterId`, oldest first. */
-  async since(afterId: number, limit: number, types?: readonly FleetEventType[]): Promise<StoredEvent[]> {
+  /** Events after `afterId`, oldest first; without those written by `notFrom` when given. */
+  async since(
+    afterId: number,
+    limit: number,
+    types?: readonly FleetEventType[],
+    notFrom?: string,
+  ): Promise<StoredEvent[]> {
     let q = this.db.selectFrom('events').selectAll().where('id', '>', afterId);
     if (types?.length) q = q.where('type', 'in', [...types]);
+    if (notFrom !== undefined) q = q.where('origin', '<>', notFrom);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map((r) => ({
       id: Number(r.id),
