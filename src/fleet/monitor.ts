@@ -5,6 +5,7 @@
  * rate-limited jobs. Reads the store on a short refresh cycle, so changes made by another replica
  * reach this one too.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type DeviceEndpoint, EncoderConfig } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
@@ -36,6 +37,9 @@ export interface MonitorOptions {
   readonly owns?: (deviceId: string) => boolean;
 }
 
+/** Devices loaded per slice of a refresh. */
+const REFRESH_SLICE = 500;
+
 interface HealState {
   nextAllowed: number;
   backoffMs: number;
@@ -59,6 +63,10 @@ export class FleetMonitor {
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly inFlight = new Set<string>();
   private readonly heal = new Map<string, HealState>();
+  /** When each device's last job task ended: drift seen in an older poll is not the job's result. */
+  private readonly jobEndedAt = new Map<string, number>();
+  /** Drifted devices whose heal waits for a poll newer than their last job. */
+  private readonly healPending = new Set<string>();
   private pendingChanges: Parameters<Store['observed']['record']>[0][number][] = [];
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
@@ -80,7 +88,10 @@ export class FleetMonitor {
       if (event.type === 'job.task' && event.deviceId) {
         const running = event.data.state === 'running';
         if (running) this.inFlight.add(event.deviceId);
-        else this.inFlight.delete(event.deviceId);
+        else {
+          this.inFlight.delete(event.deviceId);
+          this.jobEndedAt.set(event.deviceId, Date.now());
+        }
         tracker.setApplying(event.deviceId, running || this.inFlight.has(event.deviceId));
         // A start or stop changes what the device reports within seconds: look again soon rather
         // than at its next turn. (A config apply already read the device back.)
@@ -150,19 +161,26 @@ export class FleetMonitor {
     this.profiles = new Map((await store.profiles.list()).map((p) => [p.id, p]));
     const changed =
       full || !this.lastRefresh
-        ? await store.devices.resolve({})
-        : await store.devices.changedSince(this.lastRefresh);
-    const withSecrets = await store.devices.getWithSecrets(changed.map((d) => d.id));
-    for (const d of withSecrets) {
-      this.devices.set(d.id, d);
-      tracker.setDesired(d.id, this.desiredOf(d));
-      if (this.opts.owns?.(d.id) ?? true) {
-        poller.upsert({
-          endpoint: endpointOf(d),
-          minIntervalMs: getDriverModule(d.vendor).capabilities.minPollIntervalMs,
-        });
-      } else {
-        poller.remove(d.id);
+        ? await store.devices.allIds()
+        : (await store.devices.changedSince(this.lastRefresh))
+            // The refresh windows overlap; a device already loaded at this version is skipped.
+            .filter((d) => this.devices.get(d.id)?.version !== d.version)
+            .map((d) => d.id);
+    // A job's desired-state write changes every device it names: load them in slices and let the
+    // event loop breathe in between, so device traffic is not stalled by one long synchronous burst.
+    for (let i = 0; i < changed.length; i += REFRESH_SLICE) {
+      if (i) await setImmediate();
+      for (const d of await store.devices.getWithSecrets(changed.slice(i, i + REFRESH_SLICE))) {
+        this.devices.set(d.id, d);
+        tracker.setDesired(d.id, this.desiredOf(d));
+        if (this.opts.owns?.(d.id) ?? true) {
+          poller.upsert({
+            endpoint: endpointOf(d),
+            minIntervalMs: getDriverModule(d.vendor).capabilities.minPollIntervalMs,
+          });
+        } else {
+          poller.remove(d.id);
+        }
       }
     }
     if (full || Math.random() < 0.2) {
@@ -173,6 +191,7 @@ export class FleetMonitor {
           this.devices.delete(id);
           poller.remove(id);
           tracker.forget(id);
+          this.jobEndedAt.delete(id);
         }
       }
       const flying = await store.jobs.devicesInFlight();
@@ -181,6 +200,9 @@ export class FleetMonitor {
       for (const id of this.devices.keys()) tracker.setApplying(id, this.inFlight.has(id));
     }
     this.lastRefresh = started;
+    const pending = [...this.healPending];
+    this.healPending.clear();
+    for (const id of pending) if (tracker.get(id).sync === 'drifted') this.maybeHeal(id);
     await this.flushChanges();
   }
 
@@ -217,6 +239,11 @@ export class FleetMonitor {
     const { engine, tracker } = this.opts;
     const device = this.devices.get(deviceId);
     if (!engine || !device || this.inFlight.has(deviceId)) return;
+    // Right after a job the last poll predates it (a start not seen yet): look again before healing.
+    if (Date.parse(tracker.get(deviceId).polledAt ?? '') <= (this.jobEndedAt.get(deviceId) ?? 0)) {
+      this.healPending.add(deviceId);
+      return;
+    }
     const profile = device.profileId ? this.profiles.get(device.profileId) : undefined;
     // Heal when the device or the profile it follows says so.
     if (device.driftPolicy !== 'heal' && profile?.driftPolicy !== 'heal') return;

@@ -433,10 +433,17 @@ export class DeviceRepo {
     });
   }
 
-  /** Devices changed since `since` (ISO time), for caches that follow the inventory. */
-  async changedSince(since: string): Promise<DeviceRecord[]> {
-    const rows = await this.db.selectFrom('devices').selectAll().where('updated_at', '>=', since).execute();
-    return this.withLabels(rows);
+  /**
+   * Ids and versions of devices changed since `since` (ISO time), for caches that follow the
+   * inventory: a cache loads only the devices whose version it does not hold yet.
+   */
+  async changedSince(since: string): Promise<{ id: string; version: number }[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .select(['id', 'version'])
+      .where('updated_at', '>=', since)
+      .execute();
+    return rows.map((r) => ({ id: r.id, version: Number(r.version) }));
   }
 
   async allIds(): Promise<string[]> {
