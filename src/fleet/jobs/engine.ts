@@ -36,6 +36,7 @@ import {
   TERMINAL_JOB_STATES,
 } from './model.js';
 import type { DesiredWrite, JobDevices, JobRepo, NewTask, RunnableTask, TaskUpdate } from './repo.js';
+import { TaskSource } from './task-source.js';
 import { TaskWriter } from './task-writer.js';
 
 export interface JobEngineOptions {
@@ -53,8 +54,14 @@ export interface JobEngineOptions {
   readonly pollMs?: number;
   /** Jobs run at once by this process (their devices share the lanes' bound anyway). */
   readonly maxParallelJobs?: number;
-  /** Told which devices a new job will work on (they count as "applying" from now on). */
-  readonly onQueued?: (deviceIds: readonly string[]) => void;
+  /**
+   * Told which devices a new job will work on (they count as "applying" from now on), and the
+   * desired state the job recorded for them with each device's version after that write.
+   */
+  readonly onQueued?: (
+    deviceIds: readonly string[],
+    desired?: { readonly write: DesiredWrite; readonly versions: ReadonlyMap<string, number> },
+  ) => void;
 }
 
 export interface SubmitContext {
@@ -159,13 +166,13 @@ export class JobEngine {
       createdAt: new Date().toISOString(),
       counts,
     };
-    await this.repo.create(
-      job,
-      tasks,
-      options.dryRun ? undefined : desiredWrite(request, tasks, profile?.id),
-    );
+    const desired = options.dryRun ? undefined : desiredWrite(request, tasks, profile?.id);
+    const versions = await this.repo.create(job, tasks, desired);
     if (!options.dryRun)
-      this.opts.onQueued?.(tasks.filter((t) => t.state === 'pending').map((t) => t.deviceId));
+      this.opts.onQueued?.(
+        tasks.filter((t) => t.state === 'pending').map((t) => t.deviceId),
+        desired && { write: desired, versions },
+      );
     const record = (await this.repo.get(job.id))!;
     this.opts.events.publish({
       type: 'job.created',
@@ -250,25 +257,22 @@ export class JobEngine {
     if (job.cancelRequested) controller.abort(new CancelRequested());
 
     try {
-      const tasks = await this.repo.unfinishedTasks(job.id);
-      const endpoints = await this.opts.devices.endpoints(tasks.map((t) => t.deviceId));
-      const run = new JobRun(job, counts, controller, writer, endpoints, this.opts, this.retry);
-      if (job.startedAt) log.info({ remaining: tasks.length }, 'resuming job');
+      const run = new JobRun(job, counts, controller, writer, this.opts, this.retry);
+      if (job.startedAt) log.info({ remaining: counts.pending + counts.running }, 'resuming job');
+      const source = (canary: boolean) => new TaskSource(this.repo, this.opts.devices, job.id, canary);
 
-      const canaries = tasks.filter((t) => t.canary);
-      await run.dispatch(canaries);
-      if (canaries.length && run.canaryFailed())
-        run.stop(
-          'aborted',
-          `canary failed: ${run.failedCanaries} of ${canaries.length} canary devices failed`,
-        );
-      await run.dispatch(tasks.filter((t) => !t.canary));
+      const remaining = counts.pending + counts.running;
+      const canaries = await run.dispatch(source(true), remaining);
+      if (canaries && run.canaryFailed())
+        run.stop('aborted', `canary failed: ${run.failedCanaries} of ${canaries} canary devices failed`);
+      await run.dispatch(source(false), remaining);
 
       if (controller.signal.aborted && !run.stopKind) {
         const reason = controller.signal.reason;
         // Lease lost or shutting down: leave the rest to whoever resumes the job.
         if (!(reason instanceof CancelRequested)) {
           log.warn({ reason: String(reason?.message ?? reason) }, 'job paused');
+          writer.progress({ jobId: job.id, counts: { ...counts } });
           return;
         }
         run.stop('canceled', 'canceled on request');
@@ -313,13 +317,13 @@ class JobRun {
   failedCanaries = 0;
   private readonly budget: number;
   private lastProgress = 0;
+  private lastSaved = 0;
 
   constructor(
     private readonly job: JobRecord,
     private readonly counts: JobCounts,
     private readonly controller: AbortController,
     private readonly writer: TaskWriter,
-    private readonly endpoints: Map<string, DeviceEndpoint>,
     private readonly opts: JobEngineOptions,
     private readonly retry: RetryPolicy,
   ) {
@@ -338,18 +342,19 @@ class JobRun {
   }
 
   /**
-   * Runs the tasks through a window of DISPATCH_WINDOW at a time (the lanes bound how many touch
-   * devices at once): enough to keep every lane slot busy, without holding a promise, closures and
-   * a queue entry for each of 10,000 devices from the first second.
+   * Runs the source's tasks through DISPATCH_WINDOW workers (the lanes bound how many touch devices
+   * at once): enough to keep every lane slot busy, without holding a promise, closures and a queue
+   * entry for each of 10,000 devices from the first second (and no more workers than the job has
+   * tasks left: `remaining`). Returns how many tasks it ran.
    *
    * Each worker waits on a signal of its own, aborted with the job's: a task waiting for a lane slot
    * or a backoff listens on the signal it is given, and an EventTarget walks all its listeners on
    * every add and remove, so thousands of tasks on the one job signal cost quadratic time.
    */
-  async dispatch(tasks: readonly RunnableTask[]): Promise<void> {
+  async dispatch(source: TaskSource, remaining: number): Promise<number> {
     const job = this.controller.signal;
     const workers = Array.from(
-      { length: Math.min(DISPATCH_WINDOW, tasks.length) },
+      { length: Math.max(1, Math.min(DISPATCH_WINDOW, remaining)) },
       () => new AbortController(),
     );
     const abortAll = () => {
@@ -357,24 +362,34 @@ class JobRun {
     };
     if (job.aborted) abortAll();
     else job.addEventListener('abort', abortAll, { once: true });
-    let next = 0;
+    let ran = 0;
     try {
       await Promise.all(
         workers.map(async ({ signal }) => {
-          while (next < tasks.length) await this.runTask(tasks[next++]!, signal);
+          for (let item = await source.take(); item; item = await source.take()) {
+            ran++;
+            await this.runTask(item.task, item.endpoint, signal);
+          }
         }),
       );
     } finally {
       job.removeEventListener('abort', abortAll);
     }
+    return ran;
   }
 
   /** Runs one device's task; `signal` is aborted (with the job's reason) when the job stops. */
-  private async runTask(task: RunnableTask, signal: AbortSignal): Promise<void> {
-    const endpoint = this.endpoints.get(task.deviceId);
+  private async runTask(
+    task: RunnableTask,
+    endpoint: DeviceEndpoint | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     const attempts: Attempt[] = [...task.attempts];
     const startedAt = new Date().toISOString();
-    if (signal.aborted) return this.finish(task, this.stoppedState(), attempts, startedAt);
+    if (signal.aborted) {
+      if (this.pausing()) return;
+      return this.finish(task, this.stoppedState(), attempts, startedAt);
+    }
     if (!endpoint) {
       return this.finish(task, 'failed', attempts, startedAt, {
         error: {
@@ -425,6 +440,7 @@ class JobRun {
       this.finish(task, outcome, attempts, startedAt, changes ? { changes } : {}, state);
     } catch (err) {
       if (signal.aborted) {
+        if (this.pausing()) return this.leavePending(task, attempts, state);
         // Stopped while waiting for a slot or between retries: the device was left as it was.
         const last = attempts.at(-1)?.error;
         this.finish(task, this.stoppedState(), attempts, startedAt, last ? { error: last } : {}, state);
@@ -432,6 +448,21 @@ class JobRun {
       }
       this.finish(task, 'failed', attempts, startedAt, { error: toTaskError(err) }, state);
     }
+  }
+
+  /**
+   * The job stops in this process without ending (shutdown, lease lost): tasks not done stay
+   * pending for whoever resumes the job, rather than ending as skipped.
+   */
+  private pausing(): boolean {
+    return !this.stopKind && !(this.controller.signal.reason instanceof CancelRequested);
+  }
+
+  /** A paused task keeps its attempts so far; the resumed job goes on from there. */
+  private leavePending(task: RunnableTask, attempts: readonly Attempt[], from: TaskState): void {
+    this.move(from, 'pending');
+    if (attempts.length > task.attempts.length)
+      this.writer.task({ jobId: this.job.id, deviceId: task.deviceId, state: 'pending', attempts });
   }
 
   private stoppedState(): TaskState {
@@ -487,10 +518,17 @@ class JobRun {
     this.counts[to]++;
   }
 
-  /** Progress events at most every 250 ms: enough for a live bar, cheap for a 10,000-device job. */
+  /**
+   * Counts to the store at most every 100 ms (the writer saves that often anyway; the end of the job
+   * writes its final counts) and progress events every 250 ms: enough for a live bar, cheap for a
+   * 10,000-device job.
+   */
   private reportProgress(): void {
-    this.writer.progress({ jobId: this.job.id, counts: { ...this.counts } });
     const now = Date.now();
+    if (now - this.lastSaved >= 100) {
+      this.lastSaved = now;
+      this.writer.progress({ jobId: this.job.id, counts: { ...this.counts } });
+    }
     if (now - this.lastProgress < 250) return;
     this.lastProgress = now;
     this.opts.events.publish({
