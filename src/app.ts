@@ -151,7 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger: logger.child({ component: 'jobs' }),
     owner: instanceId,
     leaseMs: config.JOB_LEASE_MS,
-    onQueued: (ids) => monitor?.markQueued(ids),
+    onQueued: (ids, desired) => monitor?.markQueued(ids, desired),
   });
   hub.subscribe((event) => {
     if (event.type === 'job.finished')

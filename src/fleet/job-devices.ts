@@ -10,7 +10,7 @@ export function storeJobDevices(store: Store): JobDevices {
   return {
     async resolve(target): Promise<JobDevice[]> {
       if (target.deviceIds) {
-        const found = await store.devices.getMany(target.deviceIds);
+        const found = await store.devices.jobTargets({ ids: target.deviceIds });
         const known = new Set(found.map((d) => d.id));
         const missing = target.deviceIds.filter((id) => !known.has(id));
         if (missing.length) {
@@ -24,7 +24,7 @@ export function storeJobDevices(store: Store): JobDevices {
         return found.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toJobDevice);
       }
       const selector = selectorOf(target.selector ?? '', 'body/selector');
-      return (await store.devices.resolve({ selector })).map(toJobDevice);
+      return (await store.devices.jobTargets({ selector })).map(toJobDevice);
     },
     async profile(idOrName) {
       const profile = await store.profiles.get(idOrName);
@@ -33,7 +33,7 @@ export function storeJobDevices(store: Store): JobDevices {
       return { id: profile.id, name: profile.name, config: profile.config };
     },
     async endpoints(ids): Promise<Map<string, DeviceEndpoint>> {
-      return new Map((await store.devices.getWithSecrets(ids)).map((d) => [d.id, endpointOf(d)]));
+      return new Map((await store.devices.connections(ids)).map((d) => [d.id, endpointOf(d)]));
     },
   };
 }

@@ -10,13 +10,14 @@ import type { Logger } from 'pino';
 import { type DeviceEndpoint, EncoderConfig } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
 import { bodyValidator } from '../api/server.js';
-import type { DeviceRecord, DeviceWithSecrets } from '../store/devices.js';
+import type { DeviceConnection, DeviceRecord } from '../store/devices.js';
 import type { Store } from '../store/index.js';
 import type { ProfileRecord } from '../store/profiles.js';
 import { effectiveConfig } from './effective-config.js';
 import type { EventHub } from './event-hub.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobRequest } from './jobs/model.js';
+import type { DesiredWrite } from './jobs/repo.js';
 import type { Poller } from './poller.js';
 import type { DesiredState, StatusTracker } from './status-tracker.js';
 
@@ -37,6 +38,16 @@ export interface MonitorOptions {
   readonly owns?: (deviceId: string) => boolean;
 }
 
+/** The device as the store holds it after a job's desired-state write (see DeviceRepo.setDesired). */
+function withDesired(device: DeviceRecord, write: DesiredWrite, version: number): DeviceRecord {
+  const next = { ...device, version, ...(write.state ? { desiredState: write.state } : {}) };
+  if (!write.base) return next;
+  const { profileId: _profile, baseConfig: _base, ...rest } = next;
+  return 'profileId' in write.base
+    ? { ...rest, profileId: write.base.profileId }
+    : { ...rest, baseConfig: write.base.config };
+}
+
 /** Devices loaded per slice of a refresh. */
 const REFRESH_SLICE = 500;
 
@@ -45,7 +56,7 @@ interface HealState {
   backoffMs: number;
 }
 
-export function endpointOf(d: DeviceWithSecrets): DeviceEndpoint {
+export function endpointOf(d: DeviceConnection): DeviceEndpoint {
   return {
     id: d.id,
     vendor: d.vendor,
@@ -115,11 +126,26 @@ export class FleetMonitor {
     await this.flushChanges();
   }
 
-  /** Devices a new job will work on (they count as "applying" until their task ends). */
-  markQueued(deviceIds: readonly string[]): void {
+  /**
+   * Devices a new job will work on (they count as "applying" until their task ends). The desired
+   * state the job recorded is taken as is, at the version it gave each device, so the next refresh
+   * does not load every device of a 10,000-device job back from the store.
+   */
+  markQueued(
+    deviceIds: readonly string[],
+    desired?: { readonly write: DesiredWrite; readonly versions: ReadonlyMap<string, number> },
+  ): void {
+    const { tracker } = this.opts;
     for (const id of deviceIds) {
       this.inFlight.add(id);
-      this.opts.tracker.setApplying(id, true);
+      tracker.setApplying(id, true);
+      const device = this.devices.get(id);
+      const version = desired?.versions.get(id);
+      // Only on top of the version just before the job's write; otherwise the refresh loads it.
+      if (!device || version !== device.version + 1) continue;
+      const next = withDesired(device, desired!.write, version);
+      this.devices.set(id, next);
+      tracker.setDesired(id, this.desiredOf(next));
     }
   }
 
