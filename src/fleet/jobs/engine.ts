@@ -353,8 +353,10 @@ class JobRun {
    */
   async dispatch(source: TaskSource, remaining: number): Promise<number> {
     const job = this.controller.signal;
+    const first = await source.take();
+    if (!first) return 0;
     const workers = Array.from(
-      { length: Math.max(1, Math.min(DISPATCH_WINDOW, remaining)) },
+      { length: Math.min(DISPATCH_WINDOW, source.known() ?? remaining) },
       () => new AbortController(),
     );
     const abortAll = () => {
@@ -363,10 +365,16 @@ class JobRun {
     if (job.aborted) abortAll();
     else job.addEventListener('abort', abortAll, { once: true });
     let ran = 0;
+    let pending: typeof first | undefined = first;
     try {
       await Promise.all(
         workers.map(async ({ signal }) => {
-          for (let item = await source.take(); item; item = await source.take()) {
+          const take = async () => {
+            const item = pending ?? (await source.take());
+            pending = undefined;
+            return item;
+          };
+          for (let item = await take(); item; item = await take()) {
             ran++;
             await this.runTask(item.task, item.endpoint, signal);
           }

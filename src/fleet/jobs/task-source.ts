@@ -15,6 +15,7 @@ export interface SourcedTask {
 export class TaskSource {
   private items: SourcedTask[] = [];
   private next = 0;
+  private taken = 0;
   private afterSeq = -1;
   private exhausted = false;
   private loading: Promise<void> | undefined;
@@ -29,6 +30,11 @@ export class TaskSource {
     private readonly pageSize = 1000,
   ) {}
 
+  /** How many tasks the source has in all, once it has read them all; undefined before. */
+  known(): number | undefined {
+    return this.exhausted && !this.loading ? this.taken + this.items.length - this.next : undefined;
+  }
+
   /** The next task to run, or undefined when there is none left. Safe to call concurrently. */
   async take(): Promise<SourcedTask | undefined> {
     for (;;) {
@@ -38,6 +44,7 @@ export class TaskSource {
       if (this.next < this.items.length) {
         const item = this.items[this.next]!;
         this.items[this.next++] = undefined as never; // let it go once taken
+        this.taken++;
         return item;
       }
       if (!this.loading) return undefined;
