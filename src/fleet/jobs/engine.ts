@@ -454,7 +454,9 @@ class JobRun {
         this.finish(task, this.stoppedState(), attempts, startedAt, last ? { error: last } : {}, state);
         return;
       }
-      this.finish(task, 'failed', attempts, startedAt, { error: toTaskError(err) }, state);
+      // What was sent stays in the result: the device may hold part of it (visible, not silent).
+      const changes = sent?.length ? { changes: sent } : {};
+      this.finish(task, 'failed', attempts, startedAt, { error: toTaskError(err), ...changes }, state);
     }
   }
 
