@@ -77,6 +77,8 @@ export class JobEngine {
   private readonly leaseMs: number;
   private readonly retry: RetryPolicy;
   private readonly running = new Map<string, AbortController>();
+  /** Each running job's run, to wait for on stop. */
+  private readonly runs = new Set<Promise<void>>();
   private readonly finished = new EventEmitter();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -103,6 +105,9 @@ export class JobEngine {
     clearInterval(this.timer);
     for (const controller of this.running.values()) controller.abort(new Error('service stopping'));
     await this.ticking;
+    // Device operations under way end (no new attempt starts) and their results are saved before
+    // the store closes; otherwise a restart runs them again and reports them unchanged.
+    await Promise.all(this.runs);
   }
 
   /**
@@ -226,13 +231,15 @@ export class JobEngine {
       if (!job) return;
       const controller = new AbortController();
       this.running.set(job.id, controller);
-      void this.runJob(job, controller)
+      const run = this.runJob(job, controller)
         .catch((err: unknown) => this.opts.logger.error({ err, jobId: job.id }, 'job run failed'))
         .finally(() => {
           this.running.delete(job.id);
+          this.runs.delete(run);
           this.finished.emit(job.id);
           this.wake();
         });
+      this.runs.add(run);
     }
   }
 
