@@ -95,14 +95,19 @@ describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () =
    * Kills the service (SIGKILL) from inside a simulated Talon's request handler, at its `kind` effect
    * once `after` devices have had one: the Talon has acted, the service never hears that it did.
    */
-  function killDuring(kind: EffectKind, after: number): Promise<SimDevice> {
+  function killDuring(
+    kind: EffectKind,
+    after: number,
+    signal: NodeJS.Signals,
+    before: Map<SimDevice, number>,
+  ): Promise<SimDevice> {
     let acted = 0;
     return new Promise((resolve) => {
       const onEffect = (device: SimDevice, effect: Effect) => {
         if (effect.kind !== kind) return;
-        if (device.count(kind) === 1) acted++;
+        if (device.count(kind) === before.get(device)! + 1) acted++;
         if (acted < after || device.vendor !== 'osprey-talon') return;
-        svc!.child.kill('SIGKILL');
+        svc!.child.kill(signal);
         for (const d of fleet.devices) d.device.onEffect = undefined;
         resolve(device);
       };
@@ -111,14 +116,16 @@ describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () =
   }
 
   /** Submits the job, kills the service part-way, restarts it and waits for the job to end. */
-  async function crashDuring(request: object, kind: EffectKind) {
-    const victim = killDuring(kind, KILL_AFTER);
+  async function crashDuring(request: object, kind: EffectKind, signal: NodeJS.Signals = 'SIGKILL') {
+    // Effects counted from here: earlier tests have acted on these devices already.
+    const before = new Map(fleet.devices.map(({ device }) => [device, device.count(kind)]));
+    const victim = killDuring(kind, KILL_AFTER, signal, before);
     const submitted = await svc!.request('POST', '/v1/jobs', request);
     expect(submitted.status).toBe(202);
     const jobId = submitted.body.id as string;
     const interrupted = await victim;
-    await svc!.kill('SIGKILL');
-    const actedAtKill = fleet.devices.filter(({ device }) => device.count(kind) > 0).length;
+    await svc!.kill(signal);
+    const actedAtKill = fleet.devices.filter(({ device }) => device.count(kind) > before.get(device)!).length;
 
     svc = await spawnService(env);
     const deadline = Date.now() + 60_000;
@@ -170,6 +177,25 @@ describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () =
       assertSimHas(device, CONFIG);
     }
     expect(wrong).toEqual([]);
+  }, 90_000);
+
+  it('graceful restart (SIGTERM) mid-apply: devices not reached yet are run after the restart', async () => {
+    const next: EncoderConfig = { ...CONFIG, video: { ...CONFIG.video!, bitrateKbps: 2400 } };
+    const before = new Map(fleet.devices.map(({ device }) => [device, device.count('config')]));
+    const { job, tasks } = await crashDuring(
+      { action: 'apply', selector: 'sim=true', config: next },
+      'config',
+      'SIGTERM',
+    );
+    // A shutdown pauses the job: the devices it had not reached stay pending, none is "skipped".
+    expect(job.state).toBe('succeeded');
+    expect(job.counts).toMatchObject({ total: 1000, failed: 0, skipped: 0, canceled: 0 });
+    expect(tasks.filter((t) => t.state === 'succeeded')).toHaveLength(1000);
+    const wrong = fleet.devices.filter(({ device }) => {
+      assertSimHas(device, next);
+      return device.count('config') === before.get(device);
+    });
+    expect(wrong.map(({ device }) => device.id)).toEqual([]);
   }, 90_000);
 
   it('start: resumes; every device streams; none started twice', async () => {
