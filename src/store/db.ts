@@ -98,6 +98,12 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
   pool.on('error', (err) =>
     opts.logger?.warn({ err }, 'database connection lost; reconnecting on next query'),
   );
+  // The pool listens for errors only on idle connections. A connection lost while checked out
+  // (between two statements of a transaction) would emit an error nobody handles and take the
+  // process down; its query fails by itself and the pool drops it on release.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => opts.logger?.warn({ err }, 'database connection lost while in use')),
+  );
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
 }
