@@ -3,6 +3,7 @@
  * a time in `seq` order. The first devices are contacted while later pages are still being read,
  * and a 10,000-device job never holds every task's decrypted config and credentials at once.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeviceEndpoint } from '../../../drivers/contract.js';
 import type { JobDevices, JobRepo, RunnableTask } from './repo.js';
 
@@ -64,20 +65,37 @@ export class TaskSource {
   }
 
   private async readPage(): Promise<void> {
-    const tasks = await this.repo.unfinishedTasks(this.jobId, {
-      afterSeq: this.afterSeq,
-      limit: this.pageSize,
-      canary: this.canary,
-    });
+    const tasks = await patiently(() =>
+      this.repo.unfinishedTasks(this.jobId, {
+        afterSeq: this.afterSeq,
+        limit: this.pageSize,
+        canary: this.canary,
+      }),
+    );
     if (tasks.length < this.pageSize) this.exhausted = true;
     if (!tasks.length) return;
     this.afterSeq = tasks.at(-1)!.seq;
-    const endpoints = await this.devices.endpoints(tasks.map((t) => t.deviceId));
+    const endpoints = await patiently(() => this.devices.endpoints(tasks.map((t) => t.deviceId)));
     const page = tasks.map((task) => {
       const endpoint = endpoints.get(task.deviceId);
       return endpoint ? { task, endpoint } : { task };
     });
     this.items = [...this.items.slice(this.next), ...page];
     this.next = 0;
+  }
+}
+
+/**
+ * A read tried again a few times over about 10 s: a database restart or a dropped connection should
+ * cost the job a pause, not the rest of its run.
+ */
+async function patiently<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await sleep(500 * attempt);
+    }
   }
 }
