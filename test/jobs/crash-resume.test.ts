@@ -6,18 +6,13 @@
  * simulator) and exactly one start: devices in flight at the kill are run again, and because every
  * plan reads first and writes only what differs, the re-run writes nothing.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncoderConfig, VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
-import type { Effect, EffectKind, SimDevice } from '../../drivers/sim/device.js';
-import { type SimFleet, startSimFleet } from '../../drivers/sim/fleet.js';
+import type { EffectKind } from '../../drivers/sim/device.js';
 import { SimServer } from '../../drivers/sim/server.js';
 import { SIMULATORS } from '../../drivers/sim/vendors.js';
-import { type ServiceProcess, spawnService } from '../helpers/service-process.js';
+import { CrashHarness } from '../helpers/crash.js';
 import { assertSimHas, simStreaming } from '../helpers/sim-state.js';
 
 const VENDORS: VendorId[] = ['osprey-talon', 'videon', 'teradek-vidiu', 'teradek-prism'];
@@ -27,9 +22,8 @@ const CONFIG: EncoderConfig = {
   video: { codec: 'h264', bitrateKbps: 1800, width: 1280, height: 720 },
   audio: { codec: 'aac', bitrateKbps: 128, channels: 2 },
 };
-/** Devices that have acted before the service is killed. */
-const KILL_AFTER = 150;
-const TERMINAL = ['succeeded', 'partially_failed', 'failed', 'canceled', 'aborted'];
+/** Talons that have acted before the service is killed. */
+const KILL_AFTER = 100;
 
 /** Config writes one uninterrupted apply of CONFIG makes on a fresh device of `vendor`. */
 async function writesPerApply(vendor: VendorId): Promise<number> {
@@ -56,96 +50,22 @@ async function writesPerApply(vendor: VendorId): Promise<number> {
 }
 
 describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () => {
-  let fleet: SimFleet;
-  let dataDir: string;
-  let env: Record<string, string>;
-  let svc: ServiceProcess | undefined;
+  let h: CrashHarness;
   const expectedWrites = new Map<VendorId, number>();
 
   beforeAll(async () => {
     for (const vendor of VENDORS) expectedWrites.set(vendor, await writesPerApply(vendor));
-    fleet = await startSimFleet({
-      counts: Object.fromEntries(VENDORS.map((v) => [v, PER_VENDOR])),
+    h = await CrashHarness.start(Object.fromEntries(VENDORS.map((v) => [v, PER_VENDOR])), {
       addressBlock: 60,
-      // Slow enough devices that the job is still running when it is killed.
-      faults: { latencyMs: 20 },
-      startDelayMs: 50,
     });
-    dataDir = await mkdtemp(join(tmpdir(), 'ef-crash-'));
-    env = {
-      DATA_DIR: dataDir,
-      SECRET_KEY: randomBytes(32).toString('base64'),
-      CONCURRENCY: '64',
-      POLL_INTERVAL_MS: '3600000',
-      DEVICE_TIMEOUT_MS: '3000',
-      // The restarted process takes over the dead one's job once its lease runs out.
-      JOB_LEASE_MS: '3000',
-    };
-    svc = await spawnService(env);
-    const imported = await svc.request('POST', '/v1/devices/import', fleet.inventoryCsv());
-    expect(imported.status, JSON.stringify(imported.body)).toBeLessThan(300);
   });
   afterAll(async () => {
-    await svc?.kill('SIGKILL');
-    await fleet?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
 
-  /**
-   * Kills the service (SIGKILL) from inside a simulated Talon's request handler, at its `kind` effect
-   * once `after` devices have had one: the Talon has acted, the service never hears that it did.
-   */
-  function killDuring(
-    kind: EffectKind,
-    after: number,
-    signal: NodeJS.Signals,
-    before: Map<SimDevice, number>,
-  ): Promise<SimDevice> {
-    let acted = 0;
-    return new Promise((resolve) => {
-      const onEffect = (device: SimDevice, effect: Effect) => {
-        if (effect.kind !== kind) return;
-        if (device.count(kind) === before.get(device)! + 1) acted++;
-        if (acted < after || device.vendor !== 'osprey-talon') return;
-        svc!.child.kill(signal);
-        for (const d of fleet.devices) d.device.onEffect = undefined;
-        resolve(device);
-      };
-      for (const { device } of fleet.devices) device.onEffect = onEffect;
-    });
-  }
-
-  /** Submits the job, kills the service part-way, restarts it and waits for the job to end. */
-  async function crashDuring(request: object, kind: EffectKind, signal: NodeJS.Signals = 'SIGKILL') {
-    // Effects counted from here: earlier tests have acted on these devices already.
-    const before = new Map(fleet.devices.map(({ device }) => [device, device.count(kind)]));
-    const victim = killDuring(kind, KILL_AFTER, signal, before);
-    const submitted = await svc!.request('POST', '/v1/jobs', request);
-    expect(submitted.status).toBe(202);
-    const jobId = submitted.body.id as string;
-    const interrupted = await victim;
-    await svc!.kill(signal);
-    const actedAtKill = fleet.devices.filter(({ device }) => device.count(kind) > before.get(device)!).length;
-
-    svc = await spawnService(env);
-    const deadline = Date.now() + 60_000;
-    let job: any;
-    for (;;) {
-      job = (await svc.request('GET', `/v1/jobs/${jobId}?results=none`)).body.job;
-      if (TERMINAL.includes(job.state)) break;
-      if (Date.now() > deadline) throw new Error(`job still ${job.state}: ${svc.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const tasks: { state: string; deviceName: string }[] = [];
-    let cursor = '';
-    do {
-      const page = (await svc.request('GET', `/v1/jobs/${jobId}/tasks?limit=1000${cursor}`)).body;
-      tasks.push(...page.items);
-      cursor = page.nextCursor ? `&cursor=${page.nextCursor}` : '';
-    } while (cursor);
-    const interruptedTask = tasks.find((t) => t.deviceName === interrupted.id)!;
-    return { job, tasks, interrupted, interruptedTask, actedAtKill };
-  }
+  /** Killed from inside a Talon's request handler: the Talon has acted, the service never hears so. */
+  const crashDuring = (request: object, kind: EffectKind, signal: NodeJS.Signals = 'SIGKILL') =>
+    h.crashDuring(request, { kind, at: KILL_AFTER, signal, vendor: 'osprey-talon' });
 
   it('apply: resumes; every device configured with no write repeated; the re-run device writes nothing', async () => {
     const { job, tasks, interrupted, interruptedTask, actedAtKill } = await crashDuring(
@@ -165,7 +85,7 @@ describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () =
     expect(interrupted.count('config')).toBe(expectedWrites.get('osprey-talon'));
 
     const wrong: string[] = [];
-    for (const { device } of fleet.devices) {
+    for (const { device } of h.fleet.devices) {
       const writes = device.effects.filter((e) => e.kind === 'config').map((e) => JSON.stringify(e.detail));
       const most = expectedWrites.get(device.vendor)!;
       if (new Set(writes).size !== writes.length) wrong.push(`${device.id}: a write repeated: ${writes}`);
@@ -181,7 +101,7 @@ describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () =
 
   it('graceful restart (SIGTERM) mid-apply: devices not reached yet are run after the restart', async () => {
     const next: EncoderConfig = { ...CONFIG, video: { ...CONFIG.video!, bitrateKbps: 2400 } };
-    const before = new Map(fleet.devices.map(({ device }) => [device, device.count('config')]));
+    const before = new Map(h.fleet.devices.map(({ device }) => [device, device.count('config')]));
     const { job, tasks } = await crashDuring(
       { action: 'apply', selector: 'sim=true', config: next },
       'config',
@@ -191,7 +111,7 @@ describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () =
     expect(job.state).toBe('succeeded');
     expect(job.counts).toMatchObject({ total: 1000, failed: 0, skipped: 0, canceled: 0 });
     expect(tasks.filter((t) => t.state === 'succeeded')).toHaveLength(1000);
-    const wrong = fleet.devices.filter(({ device }) => {
+    const wrong = h.fleet.devices.filter(({ device }) => {
       assertSimHas(device, next);
       return device.count('config') === before.get(device);
     });
@@ -210,7 +130,7 @@ describe('kill -9 during a 1,000-device job, restart on the same DATA_DIR', () =
     expect(job.counts.succeeded + job.counts.unchanged).toBe(1000);
     expect(interruptedTask.state).toBe('unchanged');
     expect(interrupted.count('start')).toBe(1);
-    const wrong = fleet.devices
+    const wrong = h.fleet.devices
       .filter(({ device }) => device.count('start') !== 1 || !simStreaming(device))
       .map(
         ({ device }) => `${device.id}: ${device.count('start')} starts, streaming ${simStreaming(device)}`,
