@@ -265,10 +265,9 @@ export class JobEngine {
 
     try {
       const run = new JobRun(job, counts, controller, writer, this.opts, this.retry);
-      if (job.startedAt) log.info({ remaining: counts.pending + counts.running }, 'resuming job');
-      const source = (canary: boolean) => new TaskSource(this.repo, this.opts.devices, job.id, canary);
-
       const remaining = counts.pending + counts.running;
+      if (job.startedAt) log.info({ remaining }, 'resuming job');
+      const source = (canary: boolean) => new TaskSource(this.repo, this.opts.devices, job.id, canary);
       const canaries = await run.dispatch(source(true), remaining);
       if (canaries && run.canaryFailed())
         run.stop('aborted', `canary failed: ${run.failedCanaries} of ${canaries} canary devices failed`);
@@ -360,28 +359,18 @@ class JobRun {
    */
   async dispatch(source: TaskSource, remaining: number): Promise<number> {
     const job = this.controller.signal;
-    const first = await source.take();
-    if (!first) return 0;
-    const workers = Array.from(
-      { length: Math.min(DISPATCH_WINDOW, source.known() ?? remaining) },
-      () => new AbortController(),
-    );
+    const size = Math.min(DISPATCH_WINDOW, await source.expected(remaining));
+    const workers = Array.from({ length: size }, () => new AbortController());
     const abortAll = () => {
       for (const w of workers) w.abort(job.reason);
     };
     if (job.aborted) abortAll();
     else job.addEventListener('abort', abortAll, { once: true });
     let ran = 0;
-    let pending: typeof first | undefined = first;
     try {
       await Promise.all(
         workers.map(async ({ signal }) => {
-          const take = async () => {
-            const item = pending ?? (await source.take());
-            pending = undefined;
-            return item;
-          };
-          for (let item = await take(); item; item = await take()) {
+          for (let item = await source.take(); item; item = await source.take()) {
             ran++;
             await this.runTask(item.task, item.endpoint, signal);
           }

@@ -16,7 +16,6 @@ export interface SourcedTask {
 export class TaskSource {
   private items: SourcedTask[] = [];
   private next = 0;
-  private taken = 0;
   private afterSeq = -1;
   private exhausted = false;
   private loading: Promise<void> | undefined;
@@ -31,9 +30,18 @@ export class TaskSource {
     private readonly pageSize = 1000,
   ) {}
 
-  /** How many tasks the source has in all, once it has read them all; undefined before. */
-  known(): number | undefined {
-    return this.exhausted && !this.loading ? this.taken + this.items.length - this.next : undefined;
+  /**
+   * How many tasks the source will give, as far as its first page tells, but at most `atMost`:
+   * exact for a source that fits one page, `atMost` for a longer one, 0 for an empty one.
+   */
+  async expected(atMost: number): Promise<number> {
+    while (this.next === this.items.length && !this.exhausted && !this.failure) {
+      this.load();
+      await this.loading;
+    }
+    if (this.failure) throw this.failure;
+    const queued = this.items.length - this.next;
+    return this.exhausted ? Math.min(atMost, queued) : atMost;
   }
 
   /** The next task to run, or undefined when there is none left. Safe to call concurrently. */
@@ -45,7 +53,6 @@ export class TaskSource {
       if (this.next < this.items.length) {
         const item = this.items[this.next]!;
         this.items[this.next++] = undefined as never; // let it go once taken
-        this.taken++;
         return item;
       }
       if (!this.loading) return undefined;
