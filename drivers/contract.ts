@@ -489,6 +489,15 @@ export interface ConfigChange {
   readonly to: unknown;
 }
 
+/** Options of `applyConfig`. */
+export interface ApplyOptions extends CallOptions {
+  /**
+   * Called once, just before the first write is sent, with what is about to change. The write may
+   * still fail part-way; a caller that retries learns from this that the device may have been changed.
+   */
+  readonly onWrite?: (changes: readonly ConfigChange[]) => void;
+}
+
 export interface ApplyResult {
   /** What differed and was written; empty when the device already matched (nothing written). */
   readonly changes: readonly ConfigChange[];
@@ -528,7 +537,7 @@ export interface EncoderDriver {
    * @throws UnsupportedConfigError before any write when the device cannot do what is asked
    * @throws DeviceRejectedError when the device refuses a value (with its message)
    */
-  applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult>;
+  applyConfig(config: EncoderConfig, opts?: ApplyOptions): Promise<ApplyResult>;
 
   /** Starts streaming to the configured target. Idempotent: starting a live device is a no-op. */
   start(opts?: CallOptions): Promise<void>;

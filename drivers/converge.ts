@@ -3,6 +3,7 @@
  * → compare. Drivers supply the vendor reads and writes; the plan and the comparison live here once.
  */
 import {
+  type ApplyOptions,
   type ApplyResult,
   type AudioSettings,
   type Capabilities,
@@ -151,6 +152,8 @@ export interface ConvergeSteps {
   read(renditions: boolean): Promise<DeviceConfig>;
   /** Writes the given sections; `current` is what `read` returned just before. */
   write(sections: ConfigWrite, current: DeviceConfig): Promise<void>;
+  /** The caller's hook from ApplyOptions, told before the first write. */
+  readonly onWrite?: ApplyOptions['onWrite'];
 }
 
 /**
@@ -178,6 +181,7 @@ export async function convergeConfig(desired: EncoderConfig, steps: ConvergeStep
     if (index !== undefined) renditions.set(Number(index), desired.renditions?.[Number(index)] ?? null);
   }
   if (renditions.size) sections.renditions = renditions;
+  steps.onWrite?.(changes);
   await steps.write(sections, current);
 
   const readBack = await steps.read(withRenditions);

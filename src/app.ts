@@ -222,7 +222,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     events: hub,
     logger: logger.child({ component: 'jobs' }),
     owner: instanceId,
-    onQueued: (ids) => monitor?.markQueued(ids),
+    leaseMs: config.JOB_LEASE_MS,
+    onQueued: (ids, desired) => monitor?.markQueued(ids, desired),
   });
   hub.subscribe((event) => {
     if (event.type === 'job.finished')

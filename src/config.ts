@@ -96,6 +96,11 @@ export const ConfigSchema = Type.Object(
      * collecting again; 0 = V8's own adaptive policy, which allows up to 4×.
      */
     HEAP_GROWTH_PERCENT: Type.Integer({ minimum: 0, maximum: 300, default: 50 }),
+    /**
+     * A running job's lease: when the process running it dies, another replica (or the restarted
+     * process) resumes it this long after the last renewal. Renewed every third of it.
+     */
+    JOB_LEASE_MS: Type.Integer({ minimum: 3000, maximum: 600_000, default: 30_000 }),
   },
   { additionalProperties: true },
 );

@@ -2,6 +2,7 @@
  * Osprey Talon driver: the contract in terms of the (provisional) channel API of `wire.ts`.
  */
 import {
+  type ApplyOptions,
   type ApplyResult,
   type CallOptions,
   type Capabilities,
@@ -132,11 +133,12 @@ class TalonDriver implements EncoderDriver {
     );
   }
 
-  applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+  applyConfig(config: EncoderConfig, opts?: ApplyOptions): Promise<ApplyResult> {
     let listed: ListedChannel[] = [];
     return convergeConfig(config, {
       ref: this.http.ref,
       capabilities,
+      onWrite: opts?.onWrite,
       read: async (renditions) => {
         if (!renditions) return this.getConfig(opts);
         listed = await this.channels(opts);

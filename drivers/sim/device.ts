@@ -95,6 +95,11 @@ export abstract class SimDevice {
   startDelayMs: number;
   rebootMs: number;
   readonly effects: Effect[] = [];
+  /**
+   * Told of every effect as it is recorded, while the request that caused it is still being handled
+   * (crash tests kill the service at that moment: the device has acted, the caller never hears so).
+   */
+  onEffect: ((device: SimDevice, effect: Effect) => void) | undefined;
   readonly requestLog: { at: number; method: string; path: string; query: string; body: string }[] = [];
   requestCount = 0;
   private offlineUntil = 0;
@@ -136,7 +141,9 @@ export abstract class SimDevice {
   record(kind: EffectKind, detail?: unknown): void {
     const at = Date.now();
     const receivedAt = requestArrival.getStore() ?? at;
-    this.effects.push(detail === undefined ? { at, receivedAt, kind } : { at, receivedAt, kind, detail });
+    const effect = detail === undefined ? { at, receivedAt, kind } : { at, receivedAt, kind, detail };
+    this.effects.push(effect);
+    this.onEffect?.(this, effect);
   }
 
   count(kind: EffectKind): number {

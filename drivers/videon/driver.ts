@@ -11,6 +11,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
+  type ApplyOptions,
   type ApplyResult,
   type CallOptions,
   type Capabilities,
@@ -149,7 +150,7 @@ class VideonDriver implements EncoderDriver {
     return configOf(await this.read(opts, true, opts?.renditions ?? false));
   }
 
-  async applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+  async applyConfig(config: EncoderConfig, opts?: ApplyOptions): Promise<ApplyResult> {
     const t = config.target;
     // The device keeps URL and key as one string split at the last '/'; such a key cannot round-trip.
     if (t.protocol === 'rtmp' && t.streamKey.includes('/')) {
@@ -176,6 +177,7 @@ class VideonDriver implements EncoderDriver {
     return convergeConfig(config, {
       ref: this.http.ref,
       capabilities,
+      onWrite: opts?.onWrite,
       read: async (renditions) => {
         last = await this.read(opts, true, renditions);
         return configOf(last);

@@ -90,14 +90,26 @@ export class DeviceLanes {
     op: (driver: EncoderDriver) => Promise<T>,
     opts: LaneOptions,
   ): Promise<T> {
+    // p-queue rejects a task's promise when its signal aborts even while the task runs (and the task
+    // goes on regardless): the lane would let the device's next operation start beside it. So the
+    // queues get a signal that aborts only while the operation is still waiting.
+    const { signal } = opts;
+    const waiting = signal ? new AbortController() : undefined;
+    const onAbort = () => waiting!.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     const task = () => {
-      opts.signal?.throwIfAborted();
+      signal?.removeEventListener('abort', onAbort);
+      signal?.throwIfAborted();
       return op(this.driverFor(endpoint));
     };
     const inGlobal = () =>
-      this.global.add(task, { priority: opts.priority ?? 0, signal: opts.signal }) as Promise<T>;
+      this.global.add(task, { priority: opts.priority ?? 0, signal: waiting?.signal }) as Promise<T>;
     const vendorQueue = this.vendorQueues.get(endpoint.vendor);
-    return vendorQueue ? (vendorQueue.add(inGlobal, { signal: opts.signal }) as Promise<T>) : inGlobal();
+    const result = vendorQueue
+      ? (vendorQueue.add(inGlobal, { signal: waiting?.signal }) as Promise<T>)
+      : inGlobal();
+    return signal ? result.finally(() => signal.removeEventListener('abort', onAbort)) : result;
   }
 
   /** The open driver for this endpoint; reopened when the device's address or credentials changed. */

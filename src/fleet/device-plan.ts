@@ -33,6 +33,12 @@ export interface PlanInput {
   readonly config?: EncoderConfig;
   readonly dryRun: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * Told just before the plan sends anything that changes the device (a config write, a start or
+   * stop), with the config changes about to be written. A retry that then finds nothing left to do
+   * still did the work, in the attempt that failed after sending.
+   */
+  readonly onSend?: (changes: readonly ConfigChange[]) => void;
 }
 
 export async function runPlan(driver: EncoderDriver, input: PlanInput): Promise<PlanResult> {
@@ -47,7 +53,7 @@ export async function runPlan(driver: EncoderDriver, input: PlanInput): Promise<
         const changes = diffConfig(config, await driver.getConfig(opts));
         return { outcome: changes.length ? 'succeeded' : 'unchanged', changes };
       }
-      const result = await driver.applyConfig(config, opts);
+      const result = await driver.applyConfig(config, { ...opts, onWrite: input.onSend });
       if (result.deviations.length) {
         throw new TaskFailure(
           'verification',
@@ -66,6 +72,7 @@ export async function runPlan(driver: EncoderDriver, input: PlanInput): Promise<
       const before = await driver.getStatus(opts);
       if (done.includes(before.state)) return { outcome: 'unchanged' };
       if (input.dryRun) return { outcome: 'succeeded' };
+      input.onSend?.([]);
       await (starting ? driver.start(opts) : driver.stop(opts));
       const after = await driver.getStatus(opts);
       if (!done.includes(after.state)) {

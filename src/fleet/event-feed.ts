@@ -39,6 +39,7 @@ export class EventFeed {
   private tailTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(private readonly opts: EventFeedOptions) {}
 
@@ -55,10 +56,15 @@ export class EventFeed {
     clearInterval(this.pruneTimer);
     clearTimeout(this.flushTimer);
     await this.flush();
+    this.stopped = true;
   }
 
-  /** Takes a local event (the hub calls this for every event published in this process). */
+  /**
+   * Takes a local event (the hub calls this for every event published in this process). Events
+   * published while the service shuts down, after the last write, are dropped: the store is closing.
+   */
   add(event: FleetEvent): void {
+    if (this.stopped) return;
     this.buffer.push({ ...event, at: new Date().toISOString() });
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
@@ -90,6 +96,7 @@ export class EventFeed {
           // Keep them for the next try: a database restart must not lose events.
           this.buffer = [...batch, ...this.buffer];
           this.opts.logger.warn({ err, events: batch.length }, 'writing events failed; will retry');
+          if (this.stopped) return;
           this.flushTimer ??= setTimeout(() => {
             this.flushTimer = undefined;
             void this.flush();

@@ -13,9 +13,9 @@ export function storeJobDevices(store: Store): JobDevices {
       const { scope } = target;
       if (target.deviceIds) {
         // Devices outside the caller's scope do not exist for it.
-        const found = (await store.devices.getMany(target.deviceIds)).filter(
-          (d) => !scope || matches(scope, d),
-        );
+        const found = scope
+          ? (await store.devices.getMany(target.deviceIds)).filter((d) => matches(scope, d))
+          : await store.devices.jobTargets({ ids: target.deviceIds });
         const known = new Set(found.map((d) => d.id));
         const missing = target.deviceIds.filter((id) => !known.has(id));
         if (missing.length) {
@@ -29,7 +29,7 @@ export function storeJobDevices(store: Store): JobDevices {
         return found.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toJobDevice);
       }
       const selector = [...(scope ?? []), ...selectorOf(target.selector ?? '', 'body/selector')];
-      return (await store.devices.resolve({ selector })).map(toJobDevice);
+      return (await store.devices.jobTargets({ selector })).map(toJobDevice);
     },
     async profile(idOrName) {
       const profile = await store.profiles.get(idOrName);
@@ -38,7 +38,7 @@ export function storeJobDevices(store: Store): JobDevices {
       return { id: profile.id, name: profile.name, config: profile.config };
     },
     async endpoints(ids): Promise<Map<string, DeviceEndpoint>> {
-      return new Map((await store.devices.getWithSecrets(ids)).map((d) => [d.id, endpointOf(d)]));
+      return new Map((await store.devices.connections(ids)).map((d) => [d.id, endpointOf(d)]));
     },
   };
 }

@@ -9,13 +9,19 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DeviceEndpoint, VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
-import { chunks, type DeviceRecord, type DeviceWithSecrets } from '../store/devices.js';
+import {
+  chunks,
+  type DeviceConnection,
+  type DeviceRecord,
+  type DeviceWithSecrets,
+} from '../store/devices.js';
 import type { Store } from '../store/index.js';
 import type { ProfileRecord } from '../store/profiles.js';
 import type { DesiredConfigs } from './desired-config.js';
 import type { EventHub } from './event-hub.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobRequest } from './jobs/model.js';
+import type { DesiredWrite } from './jobs/repo.js';
 import type { Poller, PollTarget } from './poller.js';
 import type { DesiredState, StatusTracker } from './status-tracker.js';
 
@@ -37,12 +43,25 @@ export interface MonitorOptions {
   readonly onDesired?: (deviceId: string, desired: DesiredState | undefined) => void;
 }
 
+/** The device as the store holds it after a job's desired-state write (see DeviceRepo.setDesired). */
+function withDesired(device: DeviceRecord, write: DesiredWrite, version: number): DeviceRecord {
+  const next = { ...device, version, ...(write.state ? { desiredState: write.state } : {}) };
+  if (!write.base) return next;
+  const { profileId: _profile, baseConfig: _base, ...rest } = next;
+  return 'profileId' in write.base
+    ? { ...rest, profileId: write.base.profileId }
+    : { ...rest, baseConfig: write.base.config };
+}
+
+/** Devices loaded per slice of a refresh. */
+const REFRESH_SLICE = 500;
+
 interface HealState {
   nextAllowed: number;
   backoffMs: number;
 }
 
-export function endpointOf(d: DeviceWithSecrets): DeviceEndpoint {
+export function endpointOf(d: DeviceConnection): DeviceEndpoint {
   return {
     id: d.id,
     vendor: d.vendor,
@@ -67,6 +86,10 @@ export class FleetMonitor {
   private readonly devices = new Map<string, DeviceWithSecrets>();
   private readonly inFlight = new Set<string>();
   private readonly heal = new Map<string, HealState>();
+  /** When each device's last job task ended: drift seen in an older poll is not the job's result. */
+  private readonly jobEndedAt = new Map<string, number>();
+  /** Drifted devices whose heal waits for a poll newer than their last job. */
+  private readonly healPending = new Set<string>();
   private pendingChanges: Parameters<Store['observed']['record']>[0][number][] = [];
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
@@ -89,7 +112,10 @@ export class FleetMonitor {
       if (event.type === 'job.task' && event.deviceId) {
         const running = event.data.state === 'running';
         if (running) this.inFlight.add(event.deviceId);
-        else this.inFlight.delete(event.deviceId);
+        else {
+          this.inFlight.delete(event.deviceId);
+          this.jobEndedAt.set(event.deviceId, Date.now());
+        }
         // A start or stop changes what the device reports within seconds: look again soon rather
         // than at its next turn, and judge drift only on that look. (A config apply already read
         // the device back.)
@@ -117,11 +143,26 @@ export class FleetMonitor {
     await this.flushChanges();
   }
 
-  /** Devices a new job will work on (they count as "applying" until their task ends). */
-  markQueued(deviceIds: readonly string[]): void {
+  /**
+   * Devices a new job will work on (they count as "applying" until their task ends). The desired
+   * state the job recorded is taken as is, at the version it gave each device, so the next refresh
+   * does not load every device of a 10,000-device job back from the store.
+   */
+  markQueued(
+    deviceIds: readonly string[],
+    desired?: { readonly write: DesiredWrite; readonly versions: ReadonlyMap<string, number> },
+  ): void {
+    const { tracker } = this.opts;
     for (const id of deviceIds) {
       this.inFlight.add(id);
-      this.opts.tracker.setApplying(id, true);
+      tracker.setApplying(id, true);
+      const device = this.devices.get(id);
+      const version = desired?.versions.get(id);
+      // Only on top of the version just before the job's write; otherwise the refresh loads it.
+      if (!device || version !== device.version + 1) continue;
+      const next = withDesired(device, desired!.write, version);
+      this.devices.set(id, next);
+      tracker.setDesired(id, this.desiredOf(next));
     }
   }
 
@@ -245,6 +286,7 @@ export class FleetMonitor {
           poller.remove(id);
           this.opts.onDesired?.(id, undefined);
           tracker.forget(id);
+          this.jobEndedAt.delete(id);
         }
       }
       const flying = await store.jobs.devicesInFlight();
@@ -253,6 +295,9 @@ export class FleetMonitor {
       for (const id of this.devices.keys()) tracker.setApplying(id, this.inFlight.has(id));
     }
     this.lastRefresh = started;
+    const pending = [...this.healPending];
+    this.healPending.clear();
+    for (const id of pending) if (tracker.get(id).sync === 'drifted') this.maybeHeal(id);
     await this.flushChanges();
   }
 
@@ -293,6 +338,11 @@ export class FleetMonitor {
     const { engine, tracker } = this.opts;
     const device = this.devices.get(deviceId);
     if (!engine || !device || this.inFlight.has(deviceId)) return;
+    // Right after a job the last poll predates it (a start not seen yet): look again before healing.
+    if (Date.parse(tracker.get(deviceId).polledAt ?? '') <= (this.jobEndedAt.get(deviceId) ?? 0)) {
+      this.healPending.add(deviceId);
+      return;
+    }
     const profile = device.profileId ? this.profiles.get(device.profileId) : undefined;
     // Heal when the device or the profile it follows says so.
     if (device.driftPolicy !== 'heal' && profile?.driftPolicy !== 'heal') return;

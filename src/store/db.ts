@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Dialect } from './migrations/dialect.js';
@@ -36,13 +36,18 @@ export class MigrationError extends Error {}
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
   const db = opts.databaseUrl ? await openPostgres(opts.databaseUrl, opts) : await openSqlite(opts.dataDir);
+  // Kysely looks for its migration tables in every schema unless told which one: with another
+  // schema in the database holding them (another app, a parallel test run), it would skip creating
+  // its own and then fail to find them.
+  const migrationTableSchema =
+    db.dialect === 'postgres'
+      ? (opts.pgSchema ??
+        (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s)
+      : undefined;
   const migrator = new Migrator({
     db: db.kysely,
     provider: { getMigrations: async () => migrations(db.dialect) },
-    // Kysely looks for its own tables in every schema unless told which: without this, a second
-    // schema in the same database (another deployment, a parallel test run) would find the first
-    // one's migration tables and never create its own.
-    ...(db.dialect === 'postgres' && opts.pgSchema ? { migrationTableSchema: opts.pgSchema } : {}),
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) {
@@ -117,6 +122,12 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
   // replaces it and the next query reconnects.
   pool.on('error', (err) =>
     opts.logger?.warn({ err }, 'database connection lost; reconnecting on next query'),
+  );
+  // The pool listens for errors only on idle connections. A connection lost while checked out
+  // (between two statements of a transaction) would emit an error nobody handles and take the
+  // process down; its query fails by itself and the pool drops it on release.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => opts.logger?.warn({ err }, 'database connection lost while in use')),
   );
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };

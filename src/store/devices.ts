@@ -61,6 +61,15 @@ export type DeviceListing = Pick<
   'id' | 'name' | 'vendor' | 'host' | 'port' | 'tls' | 'labels' | 'version'
 >;
 
+/** A device as a job sees it when it is created. */
+export type JobTarget = Pick<DeviceRecord, 'id' | 'name' | 'vendor' | 'overrides'>;
+
+/** What connecting to a device takes: its address, TLS and credentials (password decrypted). */
+export type DeviceConnection = Pick<
+  DeviceWithSecrets,
+  'id' | 'vendor' | 'host' | 'port' | 'tls' | 'username' | 'password'
+>;
+
 export interface DeviceWithSecrets extends DeviceRecord {
   readonly password?: string;
 }
@@ -215,6 +224,33 @@ export class DeviceRepo {
     });
   }
 
+  /**
+   * Connection details of these devices (missing ids are absent): only the columns a driver needs,
+   * so a job over 10,000 devices does not read their labels or decrypt their configs to start.
+   */
+  async connections(ids: readonly string[]): Promise<DeviceConnection[]> {
+    const result: DeviceConnection[] = [];
+    for (const chunk of chunks(ids, 500)) {
+      const rows = await this.db
+        .selectFrom('devices')
+        .select(['id', 'vendor', 'host', 'port', 'tls', 'username', 'password'])
+        .where('id', 'in', chunk)
+        .execute();
+      for (const r of rows) {
+        result.push({
+          id: r.id,
+          vendor: r.vendor as VendorId,
+          host: r.host,
+          port: r.port,
+          tls: JSON.parse(r.tls) as DeviceTls,
+          ...(r.username !== null ? { username: r.username } : {}),
+          ...(r.password !== null ? { password: this.box.decrypt(r.password) } : {}),
+        });
+      }
+    }
+    return result;
+  }
+
   async list(query: DeviceQuery): Promise<Page<DeviceListing>> {
     const column = SORT_COLUMN[query.sort ?? 'name'];
     const desc = query.order === 'desc';
@@ -273,6 +309,35 @@ export class DeviceRepo {
       .orderBy('name')
       .execute();
     return this.withLabels(rows);
+  }
+
+  /**
+   * What a job needs of the devices it names, by name: id, name, vendor and overrides (decrypted),
+   * without labels or stored configs, so creating a 10,000-device job reads and decrypts little.
+   */
+  async jobTargets(query: { selector?: Selector; ids?: readonly string[] }): Promise<JobTarget[]> {
+    const targets: JobTarget[] = [];
+    const rows = [];
+    for (const ids of query.ids ? chunks(query.ids, 500) : [undefined]) {
+      rows.push(
+        ...(await this.db
+          .selectFrom('devices')
+          .select(['id', 'name', 'vendor', 'overrides'])
+          .where((eb) => this.filter(eb, { ...query, ...(ids ? { ids } : {}), limit: 0 }))
+          .orderBy('name')
+          .execute()),
+      );
+    }
+    for (const r of rows) {
+      const overrides = openJson<ConfigOverrides>(r.overrides, this.box);
+      targets.push({
+        id: r.id,
+        name: r.name,
+        vendor: r.vendor as VendorId,
+        ...(overrides ? { overrides } : {}),
+      });
+    }
+    return targets;
   }
 
   /**
@@ -353,8 +418,15 @@ export class DeviceRepo {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** Records desired config base and/or streaming state for many devices (inside a job's transaction). */
-  async setDesired(tx: Transaction<Database>, ids: readonly string[], desired: DesiredUpdate): Promise<void> {
+  /**
+   * Records desired config base and/or streaming state for many devices (inside a job's
+   * transaction). Returns each device's version after the write.
+   */
+  async setDesired(
+    tx: Transaction<Database>,
+    ids: readonly string[],
+    desired: DesiredUpdate,
+  ): Promise<Map<string, number>> {
     const set: Partial<Row> = { updated_at: new Date().toISOString() };
     if (desired.base) {
       if ('profileId' in desired.base) {
@@ -366,13 +438,17 @@ export class DeviceRepo {
       }
     }
     if (desired.state) set.desired_state = desired.state;
+    const versions = new Map<string, number>();
     for (const chunk of chunks(ids, 500)) {
-      await tx
+      const rows = await tx
         .updateTable('devices')
         .set((eb) => ({ ...set, version: eb('version', '+', 1) }))
         .where('id', 'in', chunk)
+        .returning(['id', 'version'])
         .execute();
+      for (const r of rows) versions.set(r.id, Number(r.version));
     }
+    return versions;
   }
 
   /**

@@ -48,7 +48,11 @@ export class SqlJobRepo implements JobRepo {
     this.db = store.kysely;
   }
 
-  async create(job: NewJob, tasks: readonly NewTask[], desired?: DesiredWrite): Promise<void> {
+  async create(
+    job: NewJob,
+    tasks: readonly NewTask[],
+    desired?: DesiredWrite,
+  ): Promise<ReadonlyMap<string, number>> {
     const row: JobRow = {
       id: job.id,
       action: job.action,
@@ -72,6 +76,15 @@ export class SqlJobRepo implements JobRepo {
       guidance: job.guidance ? JSON.stringify(job.guidance) : null,
     };
     const now = new Date().toISOString();
+    // Devices without overrides of their own share one config: seal it once, not once per task.
+    // (Equal configs then get equal ciphertext, which tells only that they are equal.)
+    const sealed = new Map<string, string | null>();
+    const seal = (config: EncoderConfig | undefined) => {
+      if (!config) return null;
+      const text = JSON.stringify(config);
+      if (!sealed.has(text)) sealed.set(text, sealJson(config, this.box));
+      return sealed.get(text)!;
+    };
     const taskRows: TaskRow[] = tasks.map((t) => ({
       job_id: job.id,
       device_id: t.deviceId,
@@ -84,14 +97,14 @@ export class SqlJobRepo implements JobRepo {
       attempts: '[]',
       error: t.error ? JSON.stringify(t.error) : null,
       changes: null,
-      config: sealJson(t.config, this.box),
+      config: seal(t.config),
       started_at: null,
       finished_at: t.state === 'failed' ? now : null,
     }));
-    await this.db.transaction().execute(async (tx) => {
+    return this.db.transaction().execute(async (tx) => {
       await tx.insertInto('jobs').values(row).execute();
       for (const chunk of chunks(taskRows, 200)) await tx.insertInto('job_tasks').values(chunk).execute();
-      if (desired) await this.devices.setDesired(tx, desired.deviceIds, desired);
+      return desired ? this.devices.setDesired(tx, desired.deviceIds, desired) : new Map<string, number>();
     });
   }
 
@@ -223,16 +236,28 @@ export class SqlJobRepo implements JobRepo {
     return { held: !!row, cancelRequested: Number(row?.cancel_requested ?? 0) === 1 };
   }
 
-  async unfinishedTasks(jobId: string): Promise<RunnableTask[]> {
+  async unfinishedTasks(
+    jobId: string,
+    page: { afterSeq: number; limit: number; canary: boolean },
+  ): Promise<RunnableTask[]> {
     const rows = await this.db
       .selectFrom('job_tasks')
       .selectAll()
       .where('job_id', '=', jobId)
       .where('state', 'in', ['pending', 'running'])
+      .where('canary', '=', page.canary ? 1 : 0)
+      .where('seq', '>', page.afterSeq)
       .orderBy('seq')
+      .limit(page.limit)
       .execute();
+    // Tasks sharing one sealed config (see create) are opened once; plans never change a config.
+    const opened = new Map<string, EncoderConfig | undefined>();
     return rows.map((r) => {
-      const config = openJson<EncoderConfig>(r.config, this.box);
+      let config: EncoderConfig | undefined;
+      if (r.config !== null) {
+        if (!opened.has(r.config)) opened.set(r.config, openJson<EncoderConfig>(r.config, this.box));
+        config = opened.get(r.config);
+      }
       return { ...this.toTask(r), ...(config ? { config } : {}) };
     });
   }

@@ -44,7 +44,7 @@ export const videonFixture: ConformanceFixture<VideonSim> = {
       expect(rtmp.service.value).toBe('generic_rtmp');
       // Proper JSON on the wire, URL and key joined by one '/'.
       expect(JSON.parse(rtmp.service.data)).toEqual({ url: joinRtmpUrl(t.url, t.streamKey) });
-      expect(rtmpUrl).toBe('rtmp://127.0.0.1:1935/live/ABCDE-XYZ12');
+      expect(rtmpUrl).toBe(joinRtmpUrl(t.url, t.streamKey));
       expect(srt.url).toBe(''); // the other slot is emptied
     } else if (t.protocol === 'srt') {
       expect(srt).toMatchObject({

@@ -27,6 +27,8 @@ export async function addFleet(
     labels?: (i: number) => Record<string, string>;
     /** The vendor id given to the service, when not the simulator's own (e.g. plain `teradek`). */
     addAs?: string;
+    /** Per-device config overrides (stream keys, stream ids, another protocol). */
+    overrides?: (i: number, sim: SimDevice) => unknown;
   } = {},
 ): Promise<FleetSetup> {
   // Each fleet in a test process gets its own address block so fleets never collide.
@@ -42,6 +44,7 @@ export async function addFleet(
   const ids: string[] = [];
   let i = 0;
   for (const { device, address } of fleet.devices) {
+    const overrides = opts.overrides?.(i, device);
     const res = await svc.request('POST', '/v1/devices', {
       name: device.id,
       vendor: opts.addAs ?? device.vendor,
@@ -50,6 +53,7 @@ export async function addFleet(
       // Videon units ship without authentication: no password to give.
       ...(device.password ? { credentials: { username: device.username, password: device.password } } : {}),
       labels: { fleet: 'test', ...opts.labels?.(i++) },
+      ...(overrides ? { overrides } : {}),
     });
     if (res.status !== 201) throw new Error(`could not add ${device.id}: ${JSON.stringify(res.body)}`);
     simOf.set(res.body.id, device);

@@ -4,6 +4,7 @@
  * session is up); writes and actions are command exchanges.
  */
 import type {
+  ApplyOptions,
   ApplyResult,
   CallOptions,
   Capabilities,
@@ -118,11 +119,12 @@ class PrismDriver implements EncoderDriver {
     return configFromWire(await this.readWireConfig(opts));
   }
 
-  applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+  applyConfig(config: EncoderConfig, opts?: ApplyOptions): Promise<ApplyResult> {
     let channelName = '';
     return convergeConfig(config, {
       ref: this.session.ref,
       capabilities,
+      onWrite: opts?.onWrite,
       read: async () => {
         const wire = await this.readWireConfig(opts);
         channelName = wire.rtmp?.channel_name ?? channelName;

@@ -6,6 +6,7 @@
 
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
+  type ApplyOptions,
   type ApplyResult,
   type CallOptions,
   type Capabilities,
@@ -160,10 +161,11 @@ class VidiuDriver implements EncoderDriver {
     return configFromWire(Broadcast, Encoder);
   }
 
-  applyConfig(config: EncoderConfig, opts?: CallOptions): Promise<ApplyResult> {
+  applyConfig(config: EncoderConfig, opts?: ApplyOptions): Promise<ApplyResult> {
     return convergeConfig(config, {
       ref: this.http.ref,
       capabilities,
+      onWrite: opts?.onWrite,
       read: () => this.getConfig(opts),
       write: async (sections) => {
         // One `set` stages every changed key; nothing takes effect until `apply` [INF].

@@ -8,7 +8,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { checkCapabilities, type DeviceEndpoint, type EncoderConfig } from '../../../drivers/contract.js';
+import {
+  type ConfigChange,
+  checkCapabilities,
+  type DeviceEndpoint,
+  type EncoderConfig,
+} from '../../../drivers/contract.js';
 import { getDriverModule } from '../../../drivers/index.js';
 import { ApiError, BadRequestError } from '../../api/errors.js';
 import { shorthandFieldErrors } from '../../ingest/expand.js';
@@ -33,6 +38,7 @@ import {
   TERMINAL_JOB_STATES,
 } from './model.js';
 import type { DesiredWrite, JobDevices, JobRepo, NewTask, RunnableTask, TaskUpdate } from './repo.js';
+import { TaskSource } from './task-source.js';
 import { TaskWriter } from './task-writer.js';
 
 export interface JobEngineOptions {
@@ -50,8 +56,14 @@ export interface JobEngineOptions {
   readonly pollMs?: number;
   /** Jobs run at once by this process (their devices share the lanes' bound anyway). */
   readonly maxParallelJobs?: number;
-  /** Told which devices a new job will work on (they count as "applying" from now on). */
-  readonly onQueued?: (deviceIds: readonly string[]) => void;
+  /**
+   * Told which devices a new job will work on (they count as "applying" from now on), and the
+   * desired state the job recorded for them with each device's version after that write.
+   */
+  readonly onQueued?: (
+    deviceIds: readonly string[],
+    desired?: { readonly write: DesiredWrite; readonly versions: ReadonlyMap<string, number> },
+  ) => void;
   /** Computes each device's complete config (overrides, nanoStream shorthand) for `apply`. */
   readonly configs: DesiredConfigs;
   /** Setting guidance for an `apply` job's devices, attached to the job (and blocking it when strict). */
@@ -74,6 +86,8 @@ export class JobEngine {
   private readonly leaseMs: number;
   private readonly retry: RetryPolicy;
   private readonly running = new Map<string, AbortController>();
+  /** Each running job's run, to wait for on stop. */
+  private readonly runs = new Set<Promise<void>>();
   private readonly finished = new EventEmitter();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -102,6 +116,9 @@ export class JobEngine {
     clearInterval(this.timer);
     for (const controller of this.running.values()) controller.abort(new Error('service stopping'));
     await this.ticking;
+    // Device operations under way end (no new attempt starts) and their results are saved before
+    // the store closes; otherwise a restart runs them again and reports them unchanged.
+    await Promise.all(this.runs);
   }
 
   /**
@@ -172,13 +189,13 @@ export class JobEngine {
       counts,
       ...(guidance ? { guidance } : {}),
     };
-    await this.repo.create(
-      job,
-      tasks,
-      options.dryRun ? undefined : desiredWrite(request, tasks, profile?.id),
-    );
+    const desired = options.dryRun ? undefined : desiredWrite(request, tasks, profile?.id);
+    const versions = await this.repo.create(job, tasks, desired);
     if (!options.dryRun)
-      this.opts.onQueued?.(tasks.filter((t) => t.state === 'pending').map((t) => t.deviceId));
+      this.opts.onQueued?.(
+        tasks.filter((t) => t.state === 'pending').map((t) => t.deviceId),
+        desired && { write: desired, versions },
+      );
     const record = (await this.repo.get(job.id))!;
     this.opts.events.publish({
       type: 'job.created',
@@ -257,13 +274,15 @@ export class JobEngine {
       if (!job) return;
       const controller = new AbortController();
       this.running.set(job.id, controller);
-      void this.runJob(job, controller)
+      const run = this.runJob(job, controller)
         .catch((err: unknown) => this.opts.logger.error({ err, jobId: job.id }, 'job run failed'))
         .finally(() => {
           this.running.delete(job.id);
+          this.runs.delete(run);
           this.finished.emit(job.id);
           this.wake();
         });
+      this.runs.add(run);
     }
   }
 
@@ -288,25 +307,21 @@ export class JobEngine {
     if (job.cancelRequested) controller.abort(new CancelRequested());
 
     try {
-      const tasks = await this.repo.unfinishedTasks(job.id);
-      const endpoints = await this.opts.devices.endpoints(tasks.map((t) => t.deviceId));
-      const run = new JobRun(job, counts, controller, writer, endpoints, this.opts, this.retry);
-      if (job.startedAt) log.info({ remaining: tasks.length }, 'resuming job');
-
-      const canaries = tasks.filter((t) => t.canary);
-      await run.dispatch(canaries);
-      if (canaries.length && run.canaryFailed())
-        run.stop(
-          'aborted',
-          `canary failed: ${run.failedCanaries} of ${canaries.length} canary devices failed`,
-        );
-      await run.dispatch(tasks.filter((t) => !t.canary));
+      const run = new JobRun(job, counts, controller, writer, this.opts, this.retry);
+      const remaining = counts.pending + counts.running;
+      if (job.startedAt) log.info({ remaining }, 'resuming job');
+      const source = (canary: boolean) => new TaskSource(this.repo, this.opts.devices, job.id, canary);
+      const canaries = await run.dispatch(source(true), remaining);
+      if (canaries && run.canaryFailed())
+        run.stop('aborted', `canary failed: ${run.failedCanaries} of ${canaries} canary devices failed`);
+      await run.dispatch(source(false), remaining);
 
       if (controller.signal.aborted && !run.stopKind) {
         const reason = controller.signal.reason;
         // Lease lost or shutting down: leave the rest to whoever resumes the job.
         if (!(reason instanceof CancelRequested)) {
           log.warn({ reason: String(reason?.message ?? reason) }, 'job paused');
+          writer.progress({ jobId: job.id, counts: { ...counts } });
           return;
         }
         run.stop('canceled', 'canceled on request');
@@ -351,13 +366,13 @@ class JobRun {
   failedCanaries = 0;
   private readonly budget: number;
   private lastProgress = 0;
+  private lastSaved = 0;
 
   constructor(
     private readonly job: JobRecord,
     private readonly counts: JobCounts,
     private readonly controller: AbortController,
     private readonly writer: TaskWriter,
-    private readonly endpoints: Map<string, DeviceEndpoint>,
     private readonly opts: JobEngineOptions,
     private readonly retry: RetryPolicy,
   ) {
@@ -376,24 +391,52 @@ class JobRun {
   }
 
   /**
-   * Runs the tasks through a window of DISPATCH_WINDOW at a time (the lanes bound how many touch
-   * devices at once): enough to keep every lane slot busy, without holding a promise, closures and
-   * a queue entry for each of 10,000 devices from the first second.
+   * Runs the source's tasks through DISPATCH_WINDOW workers (the lanes bound how many touch devices
+   * at once): enough to keep every lane slot busy, without holding a promise, closures and a queue
+   * entry for each of 10,000 devices from the first second (and no more workers than the job has
+   * tasks left: `remaining`). Returns how many tasks it ran.
+   *
+   * Each worker waits on a signal of its own, aborted with the job's: a task waiting for a lane slot
+   * or a backoff listens on the signal it is given, and an EventTarget walks all its listeners on
+   * every add and remove, so thousands of tasks on the one job signal cost quadratic time.
    */
-  async dispatch(tasks: readonly RunnableTask[]): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < tasks.length) await this.runTask(tasks[next++]!);
+  async dispatch(source: TaskSource, remaining: number): Promise<number> {
+    const job = this.controller.signal;
+    const size = Math.min(DISPATCH_WINDOW, await source.expected(remaining));
+    const workers = Array.from({ length: size }, () => new AbortController());
+    const abortAll = () => {
+      for (const w of workers) w.abort(job.reason);
     };
-    await Promise.all(Array.from({ length: Math.min(DISPATCH_WINDOW, tasks.length) }, worker));
+    if (job.aborted) abortAll();
+    else job.addEventListener('abort', abortAll, { once: true });
+    let ran = 0;
+    try {
+      await Promise.all(
+        workers.map(async ({ signal }) => {
+          for (let item = await source.take(); item; item = await source.take()) {
+            ran++;
+            await this.runTask(item.task, item.endpoint, signal);
+          }
+        }),
+      );
+    } finally {
+      job.removeEventListener('abort', abortAll);
+    }
+    return ran;
   }
 
-  private async runTask(task: RunnableTask): Promise<void> {
-    const { signal } = this.controller;
-    const endpoint = this.endpoints.get(task.deviceId);
+  /** Runs one device's task; `signal` is aborted (with the job's reason) when the job stops. */
+  private async runTask(
+    task: RunnableTask,
+    endpoint: DeviceEndpoint | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     const attempts: Attempt[] = [...task.attempts];
     const startedAt = new Date().toISOString();
-    if (signal.aborted) return this.finish(task, this.stoppedState(), attempts, startedAt);
+    if (signal.aborted) {
+      if (this.pausing()) return;
+      return this.finish(task, this.stoppedState(), attempts, startedAt);
+    }
     if (!endpoint) {
       return this.finish(task, 'failed', attempts, startedAt, {
         error: {
@@ -404,6 +447,8 @@ class JobRun {
       });
     }
     let state: TaskState = task.state === 'running' ? 'running' : 'pending';
+    // What the first attempt that sent anything set out to change (a later attempt may find it done).
+    let sent: readonly ConfigChange[] | undefined;
     const retries = this.job.options.retries;
     const policy = retries === undefined ? this.retry : { ...this.retry, maxAttempts: retries + 1 };
     try {
@@ -425,6 +470,9 @@ class JobRun {
                 action: this.job.action,
                 ...(task.config ? { config: task.config } : {}),
                 dryRun: this.job.options.dryRun ?? false,
+                onSend: (changes) => {
+                  sent ??= changes;
+                },
               });
             },
             { signal, priority: this.job.options.priority ?? 0 },
@@ -432,23 +480,38 @@ class JobRun {
         policy,
         { signal, onAttempt: (a) => attempts.push(a) },
       );
-      this.finish(
-        task,
-        result.outcome,
-        attempts,
-        startedAt,
-        result.changes ? { changes: result.changes } : {},
-        state,
-      );
+      // "unchanged" only when no attempt of this task sent anything: a retry that finds the device
+      // as asked after an earlier attempt wrote and then lost its connection did change the device.
+      const outcome = sent && result.outcome === 'unchanged' ? 'succeeded' : result.outcome;
+      const changes = sent?.length ? sent : result.changes;
+      this.finish(task, outcome, attempts, startedAt, changes ? { changes } : {}, state);
     } catch (err) {
       if (signal.aborted) {
+        if (this.pausing()) return this.leavePending(task, attempts, state);
         // Stopped while waiting for a slot or between retries: the device was left as it was.
         const last = attempts.at(-1)?.error;
         this.finish(task, this.stoppedState(), attempts, startedAt, last ? { error: last } : {}, state);
         return;
       }
-      this.finish(task, 'failed', attempts, startedAt, { error: toTaskError(err) }, state);
+      // What was sent stays in the result: the device may hold part of it (visible, not silent).
+      const changes = sent?.length ? { changes: sent } : {};
+      this.finish(task, 'failed', attempts, startedAt, { error: toTaskError(err), ...changes }, state);
     }
+  }
+
+  /**
+   * The job stops in this process without ending (shutdown, lease lost): tasks not done stay
+   * pending for whoever resumes the job, rather than ending as skipped.
+   */
+  private pausing(): boolean {
+    return !this.stopKind && !(this.controller.signal.reason instanceof CancelRequested);
+  }
+
+  /** A paused task keeps its attempts so far; the resumed job goes on from there. */
+  private leavePending(task: RunnableTask, attempts: readonly Attempt[], from: TaskState): void {
+    this.move(from, 'pending');
+    if (attempts.length > task.attempts.length)
+      this.writer.task({ jobId: this.job.id, deviceId: task.deviceId, state: 'pending', attempts });
   }
 
   private stoppedState(): TaskState {
@@ -504,10 +567,17 @@ class JobRun {
     this.counts[to]++;
   }
 
-  /** Progress events at most every 250 ms: enough for a live bar, cheap for a 10,000-device job. */
+  /**
+   * Counts to the store at most every 100 ms (the writer saves that often anyway; the end of the job
+   * writes its final counts) and progress events every 250 ms: enough for a live bar, cheap for a
+   * 10,000-device job.
+   */
   private reportProgress(): void {
-    this.writer.progress({ jobId: this.job.id, counts: { ...this.counts } });
     const now = Date.now();
+    if (now - this.lastSaved >= 100) {
+      this.lastSaved = now;
+      this.writer.progress({ jobId: this.job.id, counts: { ...this.counts } });
+    }
     if (now - this.lastProgress < 250) return;
     this.lastProgress = now;
     this.opts.events.publish({

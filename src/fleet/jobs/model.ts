@@ -178,7 +178,10 @@ export const TaskRecord = Type.Object(
     state: TaskState,
     attempts: Type.Array(Attempt),
     error: Type.Optional(TaskError),
-    /** What was (or, in a dry run, would be) written; secrets masked. */
+    /**
+     * What was (or, in a dry run, would be) written; secrets masked. On a failed device: what was
+     * sent before it failed, which the device may hold in part.
+     */
     changes: Type.Optional(Type.Array(ConfigChangeView)),
     startedAt: Type.Optional(Type.String()),
     finishedAt: Type.Optional(Type.String()),

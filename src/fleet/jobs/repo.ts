@@ -88,8 +88,15 @@ export interface Page<T> {
 }
 
 export interface JobRepo {
-  /** Job, tasks and desired-state writes in one transaction. */
-  create(job: NewJob, tasks: readonly NewTask[], desired?: DesiredWrite): Promise<void>;
+  /**
+   * Job, tasks and desired-state writes in one transaction. Returns the version each device has
+   * after its desired-state write (empty without one), so caches can take the write as is.
+   */
+  create(
+    job: NewJob,
+    tasks: readonly NewTask[],
+    desired?: DesiredWrite,
+  ): Promise<ReadonlyMap<string, number>>;
   byIdempotencyKey(
     key: string,
     createdBy?: string,
@@ -115,8 +122,14 @@ export interface JobRepo {
   claim(owner: string, leaseMs: number): Promise<JobRecord | undefined>;
   /** Extends the lease; false when another owner has it now. Returns whether cancel was requested too. */
   renew(jobId: string, owner: string, leaseMs: number): Promise<{ held: boolean; cancelRequested: boolean }>;
-  /** Tasks not finished yet (pending, or running when the previous owner stopped), in seq order. */
-  unfinishedTasks(jobId: string): Promise<RunnableTask[]>;
+  /**
+   * Tasks not finished yet (pending, or running when the previous owner stopped), in seq order:
+   * up to `limit` of them after `afterSeq`, the canary ones or the others.
+   */
+  unfinishedTasks(
+    jobId: string,
+    page: { afterSeq: number; limit: number; canary: boolean },
+  ): Promise<RunnableTask[]>;
   /** Recounts tasks by state (after a crash the job row may lag its tasks by one flush). */
   countTasks(jobId: string): Promise<JobCounts>;
   /** Task updates and job progress in one transaction. */
