@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { TEST_ADMIN_KEY, TEST_DEVICE_NETWORKS } from './service.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -23,7 +24,15 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      ALLOW_DEVICE_NETWORKS: TEST_DEVICE_NETWORKS,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -57,10 +66,12 @@ export async function spawnService(env: Record<string, string>): Promise<Service
     async request(method, path, body) {
       const res = await fetch(`${url}${path}`, {
         method,
-        headers:
-          body === undefined
+        headers: {
+          authorization: `Bearer ${TEST_ADMIN_KEY}`,
+          ...(body === undefined
             ? {}
-            : { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' },
+            : { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' }),
+        },
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       const text = await res.text();
