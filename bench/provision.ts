@@ -7,9 +7,15 @@
  * Requests per device are counted at the simulators, not assumed. Polling is set to once an hour so
  * the figure is the job's alone. The naive run provisions a sample of 250 further devices with
  * CONCURRENCY=1 on a second service and scales it linearly (sequential work is linear in N).
+ *
+ * The floor is what this machine's HTTP stack and simulator allow at all: a bare undici client in
+ * this process sends the same number of requests per device, over a new connection per device, to
+ * the same simulated devices at the same concurrency, with no service in between. Its ratio to the
+ * limit shows how much of the service's ratio the machine itself accounts for.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Client } from 'undici';
 import {
   api,
   BENCH_ADMIN_KEY,
@@ -84,6 +90,8 @@ export async function provision(): Promise<BenchResult> {
     const requestsPerDevice = requests / devices;
     const limitMs = Math.ceil(devices / concurrency) * requestsPerDevice * latencyMs;
 
+    const floorWallMs = await httpFloor(rows.slice(0, devices), concurrency, Math.round(requestsPerDevice));
+
     const naiveStarted = performance.now();
     const naiveJob = await api(naive.url, 'POST', '/v1/jobs', {
       action: 'apply',
@@ -108,6 +116,8 @@ export async function provision(): Promise<BenchResult> {
         heapUsedMB,
         loopLagP99Ms,
         simCpuMs: simAfter.cpuMs - simBefore.cpuMs,
+        floorWallMs,
+        floorRatio: Number((floorWallMs / limitMs).toFixed(3)),
         naiveWallMs,
         naiveSampleDevices: naiveSample,
         speedup: Number((naiveWallMs / wallMs).toFixed(1)),
@@ -121,6 +131,34 @@ export async function provision(): Promise<BenchResult> {
     await Promise.all([service.stop(), naive.stop(), sim.stop()]);
     await tmp.dispose();
   }
+}
+
+/**
+ * Wall time of `requests` bare requests per device (each over one new keep-alive connection, as
+ * the service's drivers do) to every device of `rows`, `concurrency` devices at once. The requests
+ * carry no session, so each is refused (401) after the simulator's latency: the simulator does the
+ * same work per request as for the service, minus the vendor logic.
+ */
+async function httpFloor(rows: readonly string[], concurrency: number, requests: number): Promise<number> {
+  const origins = rows.map((row) => {
+    const [, , host, port] = row.split(',');
+    return `http://${host}:${port}`;
+  });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < origins.length) {
+        const client = new Client(origins[next++]!);
+        for (let i = 0; i < requests; i++) {
+          const reply = await client.request({ method: 'GET', path: '/api/v1/system' });
+          await reply.body.text();
+        }
+        await client.close();
+      }
+    }),
+  );
+  return Math.round(performance.now() - started);
 }
 
 /** The service's live JS heap and event-loop lag p99 (since the previous scrape), from its own metrics. */

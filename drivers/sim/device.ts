@@ -3,7 +3,6 @@
  * record of what it was told to do, and reboot. Vendor files extend `SimDevice` with only their own
  * behaviour and wire quirks.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { VendorId } from '../contract.js';
 
@@ -51,9 +50,6 @@ export interface Effect {
   readonly kind: EffectKind;
   readonly detail?: unknown;
 }
-
-/** The arrival time of the HTTP request being handled, set by the server around each handler. */
-export const requestArrival = new AsyncLocalStorage<number>();
 
 export interface SimRequest {
   readonly method: string;
@@ -104,6 +100,8 @@ export abstract class SimDevice {
   requestCount = 0;
   private offlineUntil = 0;
   private rngState: number;
+  /** Arrival of the HTTP request being handled (see handleArrived). */
+  private arrival: number | undefined;
 
   constructor(opts: SimDeviceOptions, defaults: { username: string; password: string }) {
     this.id = opts.id;
@@ -116,7 +114,21 @@ export abstract class SimDevice {
   }
 
   /** The vendor's behaviour: one request in, one reply out. Faults are applied around it. */
-  abstract handle(req: SimRequest): SimReply | Promise<SimReply>;
+  abstract handle(req: SimRequest): SimReply;
+
+  /**
+   * Handles an HTTP request that arrived at `receivedAt`: effects it records carry that instant,
+   * not the (latency-delayed) handling time. Handlers are synchronous, so a field set around the
+   * call is enough; an AsyncLocalStorage would tax every promise in the simulator process.
+   */
+  handleArrived(req: SimRequest, receivedAt: number): SimReply {
+    this.arrival = receivedAt;
+    try {
+      return this.handle(req);
+    } finally {
+      this.arrival = undefined;
+    }
+  }
 
   /** Forget volatile state (sessions, running streams) as a power cycle would; keep saved settings. */
   protected abstract onReboot(): void;
@@ -140,7 +152,7 @@ export abstract class SimDevice {
 
   record(kind: EffectKind, detail?: unknown): void {
     const at = Date.now();
-    const receivedAt = requestArrival.getStore() ?? at;
+    const receivedAt = this.arrival ?? at;
     const effect = detail === undefined ? { at, receivedAt, kind } : { at, receivedAt, kind, detail };
     this.effects.push(effect);
     this.onEffect?.(this, effect);

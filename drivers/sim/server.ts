@@ -15,13 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ConnectionDropped,
-  requestArrival,
-  type SimDevice,
-  type SimReply,
-  type SimRequest,
-} from './device.js';
+import { ConnectionDropped, type SimDevice, type SimReply, type SimRequest } from './device.js';
 
 export interface SimAddress {
   readonly host: string;
@@ -159,8 +153,7 @@ export class SimServer {
     }
     let reply: SimReply;
     try {
-      // Effects the handler records carry the request's arrival, not the (latency-delayed) handling time.
-      reply = await requestArrival.run(receivedAt, () => device.handle(simReq));
+      reply = device.handleArrived(simReq, receivedAt);
     } catch (err) {
       if (err instanceof ConnectionDropped) {
         req.socket.destroy();
