@@ -130,6 +130,12 @@ export class CrashHarness {
       for (const [i, point] of points.entries()) {
         const interrupted = await armed.victim;
         await this.service.kill(point.signal);
+        // A SIGTERM is a clean shutdown, which exits 0; 1 is main.ts forcing it after 15 s.
+        const code = this.child?.exitCode;
+        if (point.signal === 'SIGTERM' && code)
+          throw new Error(
+            `SIGTERM at device ${point.at}'s ${point.kind}: the service exited ${code}, not cleanly\n${this.service.output()}`,
+          );
         kills.push({ interrupted, actedAtKill: armed.acted() });
         // Armed before the new process exists: nothing acts on the devices in between.
         if (i + 1 < points.length) armed = this.killOn(points[i + 1]!);
