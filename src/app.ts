@@ -328,6 +328,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     clock,
     logger: logger.child({ component: 'scheduler' }),
     owner: instanceId,
+    leaseMs: config.JOB_LEASE_MS,
   });
   const schedules = new Schedules({
     repo: store.schedules,

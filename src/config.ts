@@ -97,8 +97,9 @@ export const ConfigSchema = Type.Object(
      */
     HEAP_GROWTH_PERCENT: Type.Integer({ minimum: 0, maximum: 300, default: 50 }),
     /**
-     * A running job's lease: when the process running it dies, another replica (or the restarted
-     * process) resumes it this long after the last renewal. Renewed every third of it.
+     * A running job's lease, and a schedule firing's claim: when the process running it dies, another
+     * replica (or the restarted process) resumes it this long after the last renewal. Renewed every
+     * third of it.
      */
     JOB_LEASE_MS: Type.Integer({ minimum: 3000, maximum: 600_000, default: 30_000 }),
   },

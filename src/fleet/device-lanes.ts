@@ -38,6 +38,9 @@ export class DeviceLanes {
   private readonly vendorQueues = new Map<VendorId, PQueue>();
   private readonly tails = new Map<string, Promise<unknown>>();
   private readonly drivers = new Map<string, OpenDriver>();
+  /** Operations waiting for a slot, each with the controller that takes it out of the queues. */
+  private readonly waiting = new Set<AbortController>();
+  private closed = false;
 
   constructor(private readonly opts: DeviceLanesOptions) {
     this.global = new PQueue({ concurrency: opts.concurrency });
@@ -78,8 +81,14 @@ export class DeviceLanes {
     await open?.driver.close();
   }
 
+  /**
+   * Refuses every operation still waiting (for its lane or a slot), waits for the running ones, then
+   * closes the drivers. (Clearing the queues instead would leave the waiting operations, and so their
+   * lanes, pending forever.)
+   */
   async close(): Promise<void> {
-    this.global.clear();
+    this.closed = true;
+    for (const waiting of this.waiting) waiting.abort(new Error('device lanes closed'));
     await Promise.allSettled([...this.tails.values()]);
     await Promise.allSettled([...this.drivers.values()].map((d) => d.driver.close()));
     this.drivers.clear();
@@ -92,24 +101,31 @@ export class DeviceLanes {
   ): Promise<T> {
     // p-queue rejects a task's promise when its signal aborts even while the task runs (and the task
     // goes on regardless): the lane would let the device's next operation start beside it. So the
-    // queues get a signal that aborts only while the operation is still waiting.
+    // queues get a signal that aborts (by the caller's signal, or by close()) only while the operation
+    // is still waiting.
     const { signal } = opts;
-    const waiting = signal ? new AbortController() : undefined;
-    const onAbort = () => waiting!.abort(signal!.reason);
-    if (signal?.aborted) onAbort();
+    const waiting = new AbortController();
+    const onAbort = () => waiting.abort(signal!.reason);
+    if (this.closed) waiting.abort(new Error('device lanes closed'));
+    else if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
-    const task = () => {
+    this.waiting.add(waiting);
+    const started = () => {
+      this.waiting.delete(waiting);
       signal?.removeEventListener('abort', onAbort);
-      signal?.throwIfAborted();
+    };
+    const task = () => {
+      started();
+      waiting.signal.throwIfAborted();
       return op(this.driverFor(endpoint));
     };
     const inGlobal = () =>
-      this.global.add(task, { priority: opts.priority ?? 0, signal: waiting?.signal }) as Promise<T>;
+      this.global.add(task, { priority: opts.priority ?? 0, signal: waiting.signal }) as Promise<T>;
     const vendorQueue = this.vendorQueues.get(endpoint.vendor);
     const result = vendorQueue
-      ? (vendorQueue.add(inGlobal, { signal: waiting?.signal }) as Promise<T>)
+      ? (vendorQueue.add(inGlobal, { signal: waiting.signal }) as Promise<T>)
       : inGlobal();
-    return signal ? result.finally(() => signal.removeEventListener('abort', onAbort)) : result;
+    return result.finally(started);
   }
 
   /** The open driver for this endpoint; reopened when the device's address or credentials changed. */

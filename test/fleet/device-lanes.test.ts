@@ -1,6 +1,7 @@
 /**
  * The device lanes: a cancel reaches operations still waiting for their turn, never one already
- * running on the device, and the device's next operation waits for the running one to end.
+ * running on the device, and the device's next operation waits for the running one to end. Closing
+ * refuses what still waits rather than leaving it (and the close) pending forever.
  */
 import { describe, expect, it } from 'vitest';
 import type { DeviceEndpoint, EncoderDriver } from '../../drivers/contract.js';
@@ -52,5 +53,19 @@ describe('device lanes', () => {
     await busy;
     expect(ran).toEqual(['busy']);
     await l.close();
+  });
+
+  it('close() refuses the operations still waiting (for a slot or their lane) and waits for the running ones', async () => {
+    const l = lanes();
+    const ran: string[] = [];
+    const running = l.run(endpoint, () => sleep(50).then(() => ran.push('running')));
+    const behindInLane = l.run(endpoint, async () => ran.push('behind in lane'));
+    const forSlot = l.run({ ...endpoint, id: 'd2' }, async () => ran.push('waiting for a slot'));
+    await sleep(10);
+    await l.close();
+    expect(ran).toEqual(['running']);
+    await expect(running).resolves.toBe(1);
+    await expect(forSlot).rejects.toThrow('device lanes closed');
+    await expect(behindInLane).rejects.toThrow('device lanes closed');
   });
 });

@@ -1,9 +1,10 @@
 /**
  * Crash harness: the service as a real process on an embedded store in its own DATA_DIR, a
  * simulated fleet in this process, and a way to kill the service from inside a device's request
- * handler at a chosen point of a job (the device has acted; the service never hears that it did),
- * start it again on the same DATA_DIR and wait for the job to end.
+ * handler at chosen points of a job or a schedule's firing (the device has acted; the service never
+ * hears that it did), start it again on the same DATA_DIR and wait for the job or run to end.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,18 +15,33 @@ import { type SimFleet, startSimFleet } from '../../drivers/sim/fleet.js';
 import { TERMINAL_JOB_STATES } from '../../src/fleet/jobs/model.js';
 import { type ServiceProcess, spawnService } from './service-process.js';
 
-export interface CrashOutcome {
+/** Where to kill the service: when the `at`-th device (of `vendor`, or any) acts with `kind`. */
+export interface KillPoint {
+  readonly kind: EffectKind;
+  /** Counted from when the point is armed (the job's or schedule's submission, or the restart before). */
+  readonly at: number;
+  readonly signal: NodeJS.Signals;
+  readonly vendor?: VendorId;
+}
+
+export interface Kill {
+  /** The device whose request was being handled when the service was killed. */
+  readonly interrupted: SimDevice;
+  /** Devices that had acted (had a `kind` effect) since the point was armed, once the process had exited. */
+  readonly actedAtKill: number;
+}
+
+export interface CrashOutcome extends Kill {
   readonly job: any;
   readonly tasks: { state: string; deviceName: string; attempts: unknown[] }[];
-  /** The device whose request was being handled when the service was killed, and its result. */
-  readonly interrupted: SimDevice;
+  /** The interrupted device's result. */
   readonly interruptedTask: CrashOutcome['tasks'][number];
-  /** Devices that had acted (had a `kind` effect) during this job when it was killed. */
-  readonly actedAtKill: number;
 }
 
 export class CrashHarness {
   private svc: ServiceProcess | undefined;
+  /** The current service process from the moment it is spawned: a kill can come before it answers. */
+  private child: ChildProcess | undefined;
 
   private constructor(
     readonly fleet: SimFleet,
@@ -58,7 +74,7 @@ export class CrashHarness {
       },
       dataDir,
     );
-    harness.svc = await spawnService(harness.env);
+    harness.svc = await harness.spawn();
     const imported = await harness.service.request('POST', '/v1/devices/import', fleet.inventoryCsv());
     if (imported.status >= 300) throw new Error(`import failed: ${JSON.stringify(imported.body)}`);
     return harness;
@@ -77,25 +93,17 @@ export class CrashHarness {
   }
 
   /**
-   * Submits the job and kills the service with `signal` when the `at`-th device of `vendor` (any
-   * vendor when omitted) acts (`kind` effect, counted from now), restarts it on the same DATA_DIR and
-   * waits for the job to end.
+   * Submits the job and kills the service at `kill` (counted from now), restarts it on the same
+   * DATA_DIR and waits for the job to end.
    */
-  async crashDuring(
-    request: object,
-    kill: { kind: EffectKind; at: number; signal: NodeJS.Signals; vendor?: VendorId },
-  ): Promise<CrashOutcome> {
-    const before = new Map(this.fleet.devices.map(({ device }) => [device, device.count(kill.kind)]));
-    const victim = this.killOn(kill, before);
-    const submitted = await this.service.request('POST', '/v1/jobs', request);
-    if (submitted.status !== 202) throw new Error(`job refused: ${JSON.stringify(submitted.body)}`);
-    const jobId = submitted.body.id as string;
-    const interrupted = await victim;
-    await this.service.kill(kill.signal);
-    const actedAtKill = this.fleet.devices.filter(
-      ({ device }) => device.count(kill.kind) > before.get(device)!,
-    ).length;
-    this.svc = await spawnService(this.env);
+  async crashDuring(request: object, kill: KillPoint): Promise<CrashOutcome> {
+    let jobId = '';
+    const [killed] = await this.crashAt([kill], async () => {
+      const submitted = await this.service.request('POST', '/v1/jobs', request);
+      if (submitted.status !== 202) throw new Error(`job refused: ${JSON.stringify(submitted.body)}`);
+      jobId = submitted.body.id as string;
+    });
+    const { interrupted, actedAtKill } = killed!;
     const job = await this.waitForJob(jobId);
     const tasks: CrashOutcome['tasks'] = [];
     let cursor = '';
@@ -108,28 +116,110 @@ export class CrashHarness {
     return { job, tasks, interrupted, interruptedTask, actedAtKill };
   }
 
+  /**
+   * Runs `begin` (which sets the service to work), then for each point in turn: kills the service
+   * there, waits for the process to exit and starts it again on the same DATA_DIR. The first point
+   * counts from `begin`, each later one from the restart before it. Resolves once the last restart
+   * answers.
+   */
+  async crashAt(points: readonly KillPoint[], begin: () => Promise<void>): Promise<Kill[]> {
+    const kills: Kill[] = [];
+    let armed = this.killOn(points[0]!);
+    try {
+      await begin();
+      for (const [i, point] of points.entries()) {
+        const interrupted = await armed.victim;
+        await this.service.kill(point.signal);
+        // A SIGTERM is a clean shutdown, which exits 0; 1 is main.ts forcing it after 15 s.
+        const code = this.child?.exitCode;
+        if (point.signal === 'SIGTERM' && code)
+          throw new Error(
+            `SIGTERM at device ${point.at}'s ${point.kind}: the service exited ${code}, not cleanly\n${this.service.output()}`,
+          );
+        kills.push({ interrupted, actedAtKill: armed.acted() });
+        // Armed before the new process exists: nothing acts on the devices in between.
+        if (i + 1 < points.length) armed = this.killOn(points[i + 1]!);
+        this.svc = await this.spawn();
+      }
+    } finally {
+      armed.disarm();
+    }
+    return kills;
+  }
+
+  /**
+   * Waits until the schedule's (only) run has started its devices (the start job ended) or ended
+   * without starting them (skipped, failed); returns the run as GET /v1/schedules/:id/runs shows it.
+   */
+  async waitForStart(scheduleId: string): Promise<any> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { status, body } = await this.service.request('GET', `/v1/schedules/${scheduleId}/runs`);
+      if (status !== 200) throw new Error(`runs of ${scheduleId}: ${status} ${JSON.stringify(body)}`);
+      const [run] = body.items;
+      const startJob = run?.phases.start?.job;
+      if (run && ['skipped', 'failed'].includes(run.state)) return run;
+      if (startJob && TERMINAL_JOB_STATES.includes(startJob.state)) return run;
+      if (Date.now() > deadline)
+        throw new Error(`run not started: ${JSON.stringify(run)}\n${this.service.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async close(): Promise<void> {
     await this.svc?.kill('SIGKILL');
     await this.fleet.close();
     await rm(this.dataDir, { recursive: true, force: true });
   }
 
-  private killOn(
-    kill: { kind: EffectKind; at: number; signal: NodeJS.Signals; vendor?: VendorId },
-    before: Map<SimDevice, number>,
-  ): Promise<SimDevice> {
+  private spawn(): Promise<ServiceProcess> {
+    return spawnService(this.env, {
+      onChild: (child) => {
+        this.child = child;
+      },
+    });
+  }
+
+  /**
+   * Kills the current process from inside the request handler of the device that is the point's
+   * `at`-th to act. `victim` fails when no device gets there within a minute (the job or firing
+   * stalled, or did less than the point expects).
+   */
+  private killOn(kill: KillPoint): { victim: Promise<SimDevice>; acted: () => number; disarm: () => void } {
+    const before = new Map(this.fleet.devices.map(({ device }) => [device, device.count(kill.kind)]));
     let acted = 0;
-    return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const disarm = () => {
+      clearTimeout(timer);
+      for (const { device } of this.fleet.devices) device.onEffect = undefined;
+    };
+    const victim = new Promise<SimDevice>((resolve, reject) => {
       const onEffect = (device: SimDevice, effect: Effect) => {
         if (effect.kind !== kill.kind || device.count(kill.kind) !== before.get(device)! + 1) return;
         if (kill.vendor && device.vendor !== kill.vendor) return;
         if (++acted < kill.at) return;
-        this.service.child.kill(kill.signal);
-        for (const d of this.fleet.devices) d.device.onEffect = undefined;
+        this.child?.kill(kill.signal);
+        disarm();
         resolve(device);
       };
       for (const { device } of this.fleet.devices) device.onEffect = onEffect;
+      timer = setTimeout(() => {
+        disarm();
+        reject(
+          new Error(
+            `no kill: ${acted} of ${kill.at} devices acted (${kill.kind}) within 60 s\n${this.svc?.output()}`,
+          ),
+        );
+      }, 60_000);
     });
+    // Not awaited before `begin` has run: a rejection then must not count as unhandled.
+    victim.catch(() => {});
+    return {
+      victim,
+      acted: () =>
+        this.fleet.devices.filter(({ device }) => device.count(kill.kind) > before.get(device)!).length,
+      disarm,
+    };
   }
 
   private async waitForJob(jobId: string): Promise<any> {

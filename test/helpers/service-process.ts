@@ -19,8 +19,15 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts the service with `env` (DATA_DIR, SECRET_KEY, …) and waits until /healthz answers. */
-export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Starts the service with `env` (DATA_DIR, SECRET_KEY, …) and waits until /healthz answers.
+ * `onChild` is told the process as soon as it exists, for a test that may have to kill it before it
+ * answers (it can act on devices before then).
+ */
+export async function spawnService(
+  env: Record<string, string>,
+  opts: { onChild?: (child: ChildProcess) => void } = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
@@ -35,6 +42,7 @@ export async function spawnService(env: Record<string, string>): Promise<Service
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  opts.onChild?.(child);
   let output = '';
   const keep = (d: Buffer) => {
     output = (output + String(d)).slice(-20_000);
