@@ -38,8 +38,8 @@ export class DeviceLanes {
   private readonly vendorQueues = new Map<VendorId, PQueue>();
   private readonly tails = new Map<string, Promise<unknown>>();
   private readonly drivers = new Map<string, OpenDriver>();
-  /** Operations waiting for a slot, each with the controller that takes it out of the queues. */
-  private readonly waiting = new Set<AbortController>();
+  /** Operations waiting for a slot: each one's refusal, for close(). */
+  private readonly waiting = new Set<() => void>();
   private closed = false;
 
   constructor(private readonly opts: DeviceLanesOptions) {
@@ -82,13 +82,16 @@ export class DeviceLanes {
   }
 
   /**
-   * Refuses every operation still waiting (for its lane or a slot), waits for the running ones, then
-   * closes the drivers. (Clearing the queues instead would leave the waiting operations, and so their
-   * lanes, pending forever.)
+   * Refuses every operation still waiting (for its lane or a slot) and drops it from the queues,
+   * waits for the running ones, then closes the drivers. (Clearing the queues alone would leave the
+   * waiting operations, and so their lanes, pending forever.)
    */
   async close(): Promise<void> {
     this.closed = true;
-    for (const waiting of this.waiting) waiting.abort(new Error('device lanes closed'));
+    for (const refuse of this.waiting) refuse();
+    this.waiting.clear();
+    this.global.clear();
+    for (const queue of this.vendorQueues.values()) queue.clear();
     await Promise.allSettled([...this.tails.values()]);
     await Promise.allSettled([...this.drivers.values()].map((d) => d.driver.close()));
     this.drivers.clear();
@@ -101,31 +104,34 @@ export class DeviceLanes {
   ): Promise<T> {
     // p-queue rejects a task's promise when its signal aborts even while the task runs (and the task
     // goes on regardless): the lane would let the device's next operation start beside it. So the
-    // queues get a signal that aborts (by the caller's signal, or by close()) only while the operation
-    // is still waiting.
+    // queues get a signal that aborts only while the operation is still waiting — and only for
+    // callers with a signal: polls, a thousand a second, go without the listeners a signal costs.
     const { signal } = opts;
-    const waiting = new AbortController();
-    const onAbort = () => waiting.abort(signal!.reason);
-    if (this.closed) waiting.abort(new Error('device lanes closed'));
-    else if (signal?.aborted) onAbort();
+    const waiting = signal ? new AbortController() : undefined;
+    const onAbort = () => waiting!.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
-    this.waiting.add(waiting);
-    const started = () => {
-      this.waiting.delete(waiting);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const task = () => {
-      started();
-      waiting.signal.throwIfAborted();
-      return op(this.driverFor(endpoint));
-    };
-    const inGlobal = () =>
-      this.global.add(task, { priority: opts.priority ?? 0, signal: waiting.signal }) as Promise<T>;
-    const vendorQueue = this.vendorQueues.get(endpoint.vendor);
-    const result = vendorQueue
-      ? (vendorQueue.add(inGlobal, { signal: waiting.signal }) as Promise<T>)
-      : inGlobal();
-    return result.finally(started);
+    return new Promise<T>((resolve, reject) => {
+      const refuse = () => reject(new Error('device lanes closed'));
+      if (this.closed) return refuse();
+      this.waiting.add(refuse);
+      const started = () => {
+        this.waiting.delete(refuse);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const task = () => {
+        started();
+        signal?.throwIfAborted();
+        return op(this.driverFor(endpoint));
+      };
+      const inGlobal = () =>
+        this.global.add(task, { priority: opts.priority ?? 0, signal: waiting?.signal }) as Promise<T>;
+      const vendorQueue = this.vendorQueues.get(endpoint.vendor);
+      const result = vendorQueue
+        ? (vendorQueue.add(inGlobal, { signal: waiting?.signal }) as Promise<T>)
+        : inGlobal();
+      result.finally(started).then(resolve, reject);
+    });
   }
 
   /** The open driver for this endpoint; reopened when the device's address or credentials changed. */
