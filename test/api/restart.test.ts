@@ -40,11 +40,13 @@ describe.each(BACKENDS)('restart (%s store)', (backend) => {
     expect(applied.tasks.map((t: any) => t.error?.message ?? t.state)).toEqual(['succeeded']);
     const start = await first.request('POST', '/v1/jobs', { action: 'start', deviceIds: [a] });
     expect((await finishedJob(first, start.body.id)).job.state).toBe('succeeded');
-    // Let the poller see the device streaming, so the snapshot below is not of a state in flux
-    // (the last observation persists across the restart either way).
-    for (let i = 0; i < 100; i++) {
+    // Let the poller see the device streaming and every other device at least once, so the snapshot
+    // below is not of a state in flux (the last observation persists across the restart either way).
+    for (let i = 0; i < 200; i++) {
       const status = (await first.request('GET', `/v1/devices/${a}/status`)).body;
-      if (status.stream === 'streaming' && status.sync === 'in_sync') break;
+      const listed = (await first.request('GET', '/v1/devices')).body.items as any[];
+      const allSeen = listed.every((d) => d.connectivity !== 'unknown' && d.sync !== 'unknown');
+      if (status.stream === 'streaming' && status.sync === 'in_sync' && allSeen) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     before = {

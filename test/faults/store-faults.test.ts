@@ -89,7 +89,9 @@ describe('PostgreSQL connections killed while a job runs', () => {
     expect(tasks).toHaveLength(200);
     for (const id of f.ids) assertSimHas(f.simOf.get(id)!, CONFIG);
 
-    // Events written while the database was unreachable were kept and written later.
+    // Events written while the database was unreachable were kept and written later: the last
+    // batch may still be waiting for its retry when the job ends, so write it now.
+    await svc.app.feed.flush();
     const events = await svc.app.store.events.since(0, 100_000, ['job.task']);
     const reported = new Set(events.filter((e) => e.jobId === jobId).map((e) => e.deviceId));
     expect(reported.size).toBe(200);
