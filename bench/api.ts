@@ -23,8 +23,7 @@ export async function api(): Promise<BenchResult> {
   const seconds = Number(process.env.BENCH_API_SECONDS ?? 30);
   const fleet = await startPolledFleet({ devices, intervalMs: INTERVAL_MS });
   try {
-    const unseen = await waitUntilAllSeen(fleet.service.url, 3 * INTERVAL_MS);
-    if (unseen) throw new Error(`${unseen} devices never answered a poll`);
+    const firstRoundMs = await waitUntilAllSeen(fleet.service.url, INTERVAL_MS);
     // Steady state: one more interval for the first round's logins, config reads and 10,000
     // state-change events to be written.
     await new Promise((r) => setTimeout(r, INTERVAL_MS));
@@ -60,6 +59,7 @@ export async function api(): Promise<BenchResult> {
         maxMs: result.latency.max,
         requests: result.requests.total,
         devices,
+        firstRoundS: Number((firstRoundMs / 1000).toFixed(1)),
         // The service's CPU while answering and polling, as a fraction of one core.
         serviceCpuCores: Number(((after.cpuMs - before.cpuMs) / (result.duration * 1000)).toFixed(3)),
         // Latency and staleness move with what else the machine runs; this says how busy it was.
