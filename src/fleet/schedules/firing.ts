@@ -90,7 +90,7 @@ class Firing {
   }
 
   fire(): Promise<RunRecord | undefined> {
-    if (!this.schedule.enabled && this.phase !== 'stop')
+    if (!this.schedule.enabled && this.phase === 'preroll')
       return this.end('skipped', 'the schedule was disabled');
     switch (this.phase) {
       case 'preroll':
@@ -219,8 +219,10 @@ class Firing {
     const lateMs = Math.max(0, this.now - this.occurrence.start);
     // A predecessor died between submitting the start job and recording the firing: the job engine
     // resumes that job and the devices start whatever is recorded here, so the phase was fired, late
-    // or not. Skipping it would leave the run without its stop and the devices streaming.
+    // or not, disabled since or not. Skipping it would leave the run without its stop and the
+    // devices streaming.
     if (await this.ctx.actions.submitted(this.key)) return this.act('start', lateMs);
+    if (!this.schedule.enabled) return this.end('skipped', 'the schedule was disabled');
     // A pre-roll that itself ran late (and decided to run) is followed by the start at once; only
     // time lost after it counts against the missed-run policy.
     const readyAt = Date.parse(this.run.updatedAt);
