@@ -1,9 +1,11 @@
 /**
  * What goes wrong around a broadcast, with a clock the test drives: devices that are not ready at
  * pre-roll are recorded on the run and reported before the start; starts missed while the
- * scheduler was down are skipped, or run late within the grace window, and recorded either way.
+ * scheduler was down are skipped, or run late within the grace window, and recorded either way;
+ * a start whose job a dead process had already submitted counts as fired, however late.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEDULE_PRIORITY } from '../../src/fleet/schedules/fleet-actions.js';
 import { finishedJob } from '../helpers/fleet.js';
 import { BACKENDS } from '../helpers/store.js';
 import { iso, MIN, rtmp, type ScheduleSetup, setupSchedules } from './setup.js';
@@ -151,6 +153,103 @@ describe.each(BACKENDS)('pre-roll problems and missed runs on %s', (backend) => 
     const [run] = await t.runsOf(schedule.id);
     expect(run).toMatchObject({ state: 'skipped', phases: { start: { state: 'skipped' } } });
     expect(run.reason).toMatch(/missed the start by 3 min/);
+  });
+
+  /**
+   * A process that claimed the run's start (at the clock's now), submitted its job under the
+   * firing's key and died before recording the firing. Its job is in the store and the job engine
+   * runs it.
+   */
+  async function dieAfterStartJob(scheduleId: string, runId: string, deviceIds: string[]) {
+    const now = t.clock.now();
+    const claim = await t.svc.app.store.schedules.claim({
+      runId,
+      phase: 'start',
+      owner: 'replica-that-died',
+      now: iso(now),
+      leaseUntil: iso(now + 30_000),
+    });
+    expect(claim.won).toBe(true);
+    const job = await t.svc.app.engine.submit(
+      { action: 'start', deviceIds, options: { priority: SCHEDULE_PRIORITY } },
+      { origin: 'schedule', createdBy: `schedule:${scheduleId}`, idempotencyKey: `run:${runId}:start` },
+    );
+    expect((await finishedJob(t.svc, job.id)).job.state).toBe('succeeded');
+    return job;
+  }
+
+  it('a start job submitted by a process that died before recording it is taken over as fired, not skipped', async () => {
+    const start = t.clock.now() + 10 * MIN;
+    const device = t.sim(3);
+    const schedule = await oneShot('died-after-start-job', [t.f.ids[3]!], start, {
+      config: { target: rtmp },
+    });
+    await t.advanceTo(start - 2 * MIN);
+    const [ready] = await t.runsOf(schedule.id);
+    expect(ready.state).toBe('ready');
+    const before = [device.count('start'), device.count('stop')];
+
+    await t.svc.app.scheduler.stop();
+    await t.advanceTo(start);
+    const orphan = await dieAfterStartJob(schedule.id, ready.id, [t.f.ids[3]!]);
+    expect(device.count('start')).toBe(before[0]! + 1);
+
+    // Taken over later than the missed-run tolerance, with the policy `skip`.
+    await t.advanceTo(start + 2 * MIN);
+    t.svc.app.scheduler.start();
+    await t.settle();
+    let [run] = await t.runsOf(schedule.id);
+    expect(run, JSON.stringify(run)).toMatchObject({
+      state: 'live',
+      phases: { start: { state: 'done', lateMs: 2 * MIN, firedAt: iso(start + 2 * MIN) } },
+    });
+    expect(run.phases.start.job).toMatchObject({ id: orphan.id, action: 'start' });
+    const jobs = (await t.svc.request('GET', '/v1/jobs?limit=100')).body.items.filter(
+      (j: { createdBy?: string }) => j.createdBy === `schedule:${schedule.id}`,
+    );
+    expect(jobs.map((j: { action: string }) => j.action).sort()).toEqual(['apply', 'start']);
+    expect(typesOf(schedule.id)).toEqual(['schedule.fired:preroll', 'schedule.fired:start']);
+
+    await t.advanceTo(start + 20 * MIN);
+    [run] = await t.runsOf(schedule.id);
+    expect(run).toMatchObject({
+      state: 'ended',
+      phases: { stop: { state: 'done', lateMs: 0, firedAt: iso(start + 20 * MIN) } },
+    });
+    expect([device.count('start'), device.count('stop')]).toEqual([before[0]! + 1, before[1]! + 1]);
+  });
+
+  it('a start job submitted by a process that died is fired even if the schedule was disabled since', async () => {
+    const start = t.clock.now() + 10 * MIN;
+    const device = t.sim(4);
+    const schedule = await oneShot('disabled-after-start-job', [t.f.ids[4]!], start, {
+      config: { target: rtmp },
+    });
+    await t.advanceTo(start - 2 * MIN);
+    const [ready] = await t.runsOf(schedule.id);
+    const before = [device.count('start'), device.count('stop')];
+    await t.svc.app.scheduler.stop();
+    await t.advanceTo(start);
+    const orphan = await dieAfterStartJob(schedule.id, ready.id, [t.f.ids[4]!]);
+    expect((await t.svc.request('PATCH', `/v1/schedules/${schedule.id}`, { enabled: false })).status).toBe(
+      200,
+    );
+
+    // Taken over once the dead process's lease ran out, on time by the missed-run policy.
+    await t.advanceTo(start + 45_000);
+    t.svc.app.scheduler.start();
+    await t.settle();
+    let [run] = await t.runsOf(schedule.id);
+    expect(run, JSON.stringify(run)).toMatchObject({
+      state: 'live',
+      phases: { start: { state: 'done', lateMs: 45_000, job: { id: orphan.id } } },
+    });
+
+    // The devices started, so the disabled schedule's run is still stopped at its end.
+    await t.advanceTo(start + 20 * MIN);
+    [run] = await t.runsOf(schedule.id);
+    expect(run).toMatchObject({ state: 'ended', phases: { stop: { state: 'done', lateMs: 0 } } });
+    expect([device.count('start'), device.count('stop')]).toEqual([before[0]! + 1, before[1]! + 1]);
   });
 
   it('a start up to a minute late is on time, not missed', async () => {

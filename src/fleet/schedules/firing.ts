@@ -4,7 +4,8 @@
  *    wait for it until shortly before the start, or (without a config) read every device's status;
  *    devices that are not ready are recorded on the run and reported before the start;
  *  - start / stop: one job for the run's devices.
- * A start that comes too late is skipped or run per the missed-run policy. The outcome and the run's
+ * A start that comes too late is skipped or run per the missed-run policy, unless its job is already in
+ * the store (its firing's process died before recording it): then it was fired. The outcome and the run's
  * new state are written together, only while the claim is still held.
  */
 import type { Logger } from 'pino';
@@ -89,7 +90,7 @@ class Firing {
   }
 
   fire(): Promise<RunRecord | undefined> {
-    if (!this.schedule.enabled && this.phase !== 'stop')
+    if (!this.schedule.enabled && this.phase === 'preroll')
       return this.end('skipped', 'the schedule was disabled');
     switch (this.phase) {
       case 'preroll':
@@ -214,7 +215,14 @@ class Firing {
     return { jobId: job.id, failures, failed };
   }
 
-  private start(): Promise<RunRecord | undefined> {
+  private async start(): Promise<RunRecord | undefined> {
+    const lateMs = Math.max(0, this.now - this.occurrence.start);
+    // A predecessor died between submitting the start job and recording the firing: the job engine
+    // resumes that job and the devices start whatever is recorded here, so the phase was fired, late
+    // or not, disabled since or not. Skipping it would leave the run without its stop and the
+    // devices streaming.
+    if (await this.ctx.actions.submitted(this.key)) return this.act('start', lateMs);
+    if (!this.schedule.enabled) return this.end('skipped', 'the schedule was disabled');
     // A pre-roll that itself ran late (and decided to run) is followed by the start at once; only
     // time lost after it counts against the missed-run policy.
     const readyAt = Date.parse(this.run.updatedAt);
@@ -224,7 +232,7 @@ class Firing {
       this.now,
     );
     if (!decision.run) return this.end('skipped', decision.reason);
-    return this.act('start', Math.max(0, this.now - this.occurrence.start));
+    return this.act('start', lateMs);
   }
 
   private async act(action: 'start' | 'stop', lateMs: number): Promise<RunRecord | undefined> {

@@ -32,6 +32,8 @@ export interface ScheduleActions {
   }): Promise<{ devices: ScheduleDevice[]; missing: string[] }>;
   /** Submits the job, or returns the one already submitted under the same key (a taken-over firing). */
   submitOnce(request: JobRequest, key: JobKey): Promise<JobRecord>;
+  /** The job already submitted under `key`, if any: a firing whose process died before recording it. */
+  submitted(key: JobKey): Promise<JobRecord | undefined>;
   /** The job once it has ended, or as it stands after `timeoutMs` or when `signal` aborts. */
   awaitJob(jobId: string, timeoutMs: number, signal: AbortSignal): Promise<JobRecord>;
   /** Devices whose task in the job failed or had not finished, at most `limit` of them. */
@@ -75,16 +77,20 @@ export class FleetActions implements ScheduleActions {
   }
 
   async submitOnce(request: JobRequest, key: JobKey): Promise<JobRecord> {
-    const earlier = await this.deps.store.jobs.byIdempotencyKey(key.idempotencyKey, key.createdBy);
-    if (earlier) return earlier.job;
+    const earlier = await this.submitted(key);
+    if (earlier) return earlier;
     try {
       return await this.deps.engine.submit(request, { origin: 'schedule', ...key });
     } catch (err) {
       // Another process got there between the look-up and the insert.
-      const raced = await this.deps.store.jobs.byIdempotencyKey(key.idempotencyKey, key.createdBy);
-      if (raced) return raced.job;
+      const raced = await this.submitted(key);
+      if (raced) return raced;
       throw err;
     }
+  }
+
+  async submitted(key: JobKey): Promise<JobRecord | undefined> {
+    return (await this.deps.store.jobs.byIdempotencyKey(key.idempotencyKey, key.createdBy))?.job;
   }
 
   async awaitJob(jobId: string, timeoutMs: number, signal: AbortSignal): Promise<JobRecord> {
