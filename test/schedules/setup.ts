@@ -45,8 +45,10 @@ export async function setupSchedules(
   const settle = async () => {
     await svc.app.scheduler.settle();
     for (;;) {
-      const running = await svc.request('GET', '/v1/jobs?state=running&limit=1');
+      // Queued first: a job moves queued → running → ended, so one that starts between the two
+      // reads is still seen (read the other way round, it could slip between them).
       const queued = await svc.request('GET', '/v1/jobs?state=queued&limit=1');
+      const running = await svc.request('GET', '/v1/jobs?state=running&limit=1');
       if (!running.body.items.length && !queued.body.items.length) return;
       await new Promise((r) => setTimeout(r, 10));
     }
