@@ -379,25 +379,16 @@ function toQuery(query: Readonly<Record<string, string | number | boolean>>): st
  */
 function createClient(origin: string, opts: DeviceHttpOptions): Client {
   const tls = opts.endpoint.tls;
-  const connector = buildConnector({
+  const connector = guardedConnector(opts.checkAddress, opts.lookup, {
     timeout: opts.timeoutMs,
     rejectUnauthorized: tls?.mode === 'verify',
     ...(tls?.mode === 'verify' && tls.ca ? { ca: tls.ca } : {}),
-    ...(opts.checkAddress ? { lookup: guardedLookup(opts.checkAddress, opts.lookup) } : {}),
   });
   const pin =
     tls?.mode === 'pin' ? new CertificatePin(tls.fingerprint256, opts.onFirstCertificate) : undefined;
   return new Client(origin, {
     keepAliveTimeout: 30_000,
     connect(options, callback) {
-      if (opts.checkAddress && isIP(options.hostname)) {
-        try {
-          opts.checkAddress(options.hostname);
-        } catch (err) {
-          callback(err as Error, null);
-          return;
-        }
-      }
       connector(options, (err, socket) => {
         if (err || !socket) {
           callback(err ?? new Error('connection failed'), null);
@@ -441,6 +432,32 @@ export class CertificatePin {
       code: 'ERR_TLS_CERT_PIN_MISMATCH',
     });
   }
+}
+
+/**
+ * An undici connector behind the SSRF guard: an IP literal is checked before it is dialled (Node
+ * calls no lookup for one), a name by every address it resolves to (`guardedLookup`). Without
+ * `checkAddress` it is undici's own connector (with `lookup`, if given).
+ */
+export function guardedConnector(
+  checkAddress: ((address: string) => void) | undefined,
+  lookup: LookupFunction | undefined,
+  options: buildConnector.BuildOptions,
+): buildConnector.connector {
+  if (!checkAddress) return buildConnector({ ...options, ...(lookup ? { lookup } : {}) });
+  const connector = buildConnector({ ...options, lookup: guardedLookup(checkAddress, lookup) });
+  return (connectOptions, callback) => {
+    // undici hands over IPv6 literals without their brackets.
+    if (isIP(connectOptions.hostname)) {
+      try {
+        checkAddress(connectOptions.hostname);
+      } catch (err) {
+        callback(err as Error, null);
+        return;
+      }
+    }
+    connector(connectOptions, callback);
+  };
 }
 
 /**

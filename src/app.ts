@@ -71,7 +71,7 @@ export interface AppOptions {
   readonly secretKey?: string;
   /** The scheduler's clock (tests drive time with their own). */
   readonly clock?: Clock;
-  /** Resolves device host names (default: the system resolver); tests give a hosts table. */
+  /** Resolves device and webhook host names (default: the system resolver); tests give a hosts table. */
   readonly lookup?: LookupFunction;
   /** Shows the generated first admin key (default: standard error). */
   readonly announceKey?: (key: string) => void;
@@ -301,6 +301,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     origin: instanceId,
     logger: logger.child({ component: 'webhooks' }),
     deviceOf,
+    checkAddress: guard.checkWebhook,
+    ...(opts.lookup ? { lookup: opts.lookup } : {}),
   });
   const inventory = new Inventory(store.devices, store.profiles, configs, {
     onChange: () => void monitor?.refresh(),
@@ -369,7 +371,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   profileRoutes(server, store.profiles);
   jobRoutes(server, { engine, repo: store.jobs });
   eventRoutes(server, { feed, deviceOf, jobInScope: (jobId, scope) => store.jobs.inScope(jobId, scope) });
-  webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks });
+  webhookRoutes(server, { repo: store.webhooks, dispatcher: webhooks, checkAddress: guard.checkWebhook });
   fleetRoutes(server, { monitor, tracker });
   scheduleRoutes(server, schedules);
   keyRoutes(server, store.apiKeys);

@@ -5,11 +5,19 @@
  *
  * Signature header: `X-EncoderFleet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
  * Receivers should recompute it, compare in constant time, and refuse timestamps older than 5 minutes.
+ *
+ * Every connection passes the SSRF guard (`checkAddress`) for each address the receiver's name
+ * resolves to at that moment, so a name that turns to a metadata address after the subscription
+ * was made (DNS rebinding) gets no request; the refusal is the attempt's error in the delivery log
+ * and is retried like any other failure. Redirects are not followed (undici's `request` does not),
+ * so a receiver cannot bounce a delivery to an address the guard would refuse.
  */
 import { createHmac } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { type Dispatcher, request } from 'undici';
+import { Agent, request } from 'undici';
+import { guardedConnector } from '../../drivers/http.js';
 import type { StoredEvent } from '../store/events.js';
 import type { DeliveryRecord, WebhookRecord, WebhookRepo } from '../store/webhooks.js';
 import type { EventFeed } from './event-feed.js';
@@ -29,9 +37,11 @@ export interface WebhookDispatcherOptions {
   readonly logger: Logger;
   /** Device labels for selector filters. */
   readonly deviceOf: (id: string) => Labelled | undefined;
-  /** Refuses URLs pointing at forbidden addresses (SSRF guard); throws with the reason. */
-  readonly checkUrl?: (url: string) => void;
-  readonly dispatcher?: Dispatcher;
+  /** The SSRF guard's check of a receiver address (`NetworkGuard.checkWebhook`); throws with the reason. */
+  readonly checkAddress?: (address: string) => void;
+  /** Resolves receiver names (default: the system resolver); every answer passes `checkAddress`. */
+  readonly lookup?: LookupFunction;
+  /** Time limit for connecting, and for the reply's headers and body. */
   readonly timeoutMs?: number;
   /** Base of the retry backoff; doubles per attempt (1 s, 2 s, 4 s … up to an hour). */
   readonly retryBaseMs?: number;
@@ -43,8 +53,14 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private readonly sending = new PQueue({ concurrency: 8 });
   private pumping = false;
+  private stopped = false;
+  private readonly agent: Agent;
 
-  constructor(private readonly opts: WebhookDispatcherOptions) {}
+  constructor(private readonly opts: WebhookDispatcherOptions) {
+    this.agent = new Agent({
+      connect: guardedConnector(opts.checkAddress, opts.lookup, { timeout: opts.timeoutMs ?? 5000 }),
+    });
+  }
 
   async start(): Promise<void> {
     await this.reload();
@@ -57,9 +73,11 @@ export class WebhookDispatcher {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     clearInterval(this.timer);
     await this.sending.onIdle();
+    await this.agent.close();
   }
 
   /** Re-reads the subscriptions (after a change through the API). */
@@ -101,7 +119,7 @@ export class WebhookDispatcher {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (;;) {
+      while (!this.stopped) {
         const due = await this.opts.repo.claimDue(50, 60_000);
         if (!due.length) return;
         await Promise.all(due.map((d) => this.sending.add(() => this.send(d))));
@@ -114,6 +132,8 @@ export class WebhookDispatcher {
   }
 
   private async send(delivery: DeliveryRecord): Promise<void> {
+    // Claimed while stopping: its lease runs out and a running replica (or the next start) sends it.
+    if (this.stopped) return;
     const hook =
       this.hooks.find((h) => h.id === delivery.webhookId) ?? (await this.opts.repo.get(delivery.webhookId));
     if (!hook) return;
@@ -121,7 +141,6 @@ export class WebhookDispatcher {
     let status: number | undefined;
     let error: string | undefined;
     try {
-      this.opts.checkUrl?.(hook.url);
       const res = await request(hook.url, {
         method: 'POST',
         headers: {
@@ -134,7 +153,7 @@ export class WebhookDispatcher {
         body: delivery.body,
         headersTimeout: this.opts.timeoutMs ?? 5000,
         bodyTimeout: this.opts.timeoutMs ?? 5000,
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+        dispatcher: this.agent,
       });
       status = res.statusCode;
       await res.body.dump();

@@ -7,6 +7,11 @@
  * Checked twice: when a device is created or changed (a clear 400 naming `host`), and at connect
  * time for every address the host resolves to, so a name that later resolves elsewhere (DNS
  * rebinding) is still refused before a socket is opened.
+ *
+ * Webhook receivers are the other addresses callers make us dial. They live on the internet or an
+ * ops network, so the device allow-list does not bind them (`checkWebhook`): only the always-refused
+ * addresses are refused, and loopback unless ALLOW_DEVICE_NETWORKS lists it, under the same rule
+ * as devices, so one setting decides whether anything may make this service call its own host.
  */
 import { lookup as systemLookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
@@ -17,7 +22,7 @@ export const DEFAULT_DEVICE_NETWORKS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-/** Refused whatever ALLOW_DEVICE_NETWORKS says. */
+/** Refused whatever ALLOW_DEVICE_NETWORKS says, to devices and webhook receivers alike. */
 const ALWAYS_REFUSED: readonly (readonly [string, string])[] = [
   ['169.254.0.0/16', 'link-local (cloud metadata service)'],
   ['fe80::/10', 'link-local'],
@@ -87,17 +92,9 @@ export class NetworkGuard {
 
   /** Throws AddressRefusedError unless devices may live at this IP address. */
   readonly check = (address: string): void => {
-    const ip = parseAddress(address);
-    if (!ip) throw new AddressRefusedError(address, 'not an IP address');
-    for (const candidate of embedded(ip)) {
-      for (const [range, why] of REFUSED) {
-        if (candidate.kind() === range[0].kind() && candidate.match(range)) {
-          throw new AddressRefusedError(address, why);
-        }
-      }
-    }
-    if (this.allowed.some((range) => ip.kind() === range[0].kind() && ip.match(range))) return;
-    if (LOOPBACK.some((range) => ip.kind() === range[0].kind() && ip.match(range))) {
+    const ip = refuseAlways(address);
+    if (this.allows(ip)) return;
+    if (isLoopback(ip)) {
       throw new AddressRefusedError(
         address,
         'loopback; allow it in ALLOW_DEVICE_NETWORKS (e.g. 127.0.0.0/8) to manage devices on this host',
@@ -105,6 +102,27 @@ export class NetworkGuard {
     }
     throw new AddressRefusedError(address, `not in ALLOW_DEVICE_NETWORKS (${this.opts.allow})`);
   };
+
+  /**
+   * Throws AddressRefusedError unless a webhook receiver may be at this IP address: anywhere but
+   * the always-refused addresses, and loopback only when ALLOW_DEVICE_NETWORKS lists it (a receiver
+   * URL on loopback would make this service POST to whatever else listens on its own host).
+   */
+  readonly checkWebhook = (address: string): void => {
+    const ip = refuseAlways(address);
+    for (const candidate of embedded(ip)) {
+      if (isLoopback(candidate) && !this.allows(candidate)) {
+        throw new AddressRefusedError(
+          address,
+          'loopback; allow it in ALLOW_DEVICE_NETWORKS (e.g. 127.0.0.0/8) to deliver webhooks to this host',
+        );
+      }
+    }
+  };
+
+  private allows(ip: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+    return this.allowed.some((range) => inRange(ip, range));
+  }
 
   /**
    * Checks a device host when it is saved: an IP literal directly, a name by every address it
@@ -128,6 +146,30 @@ export class NetworkGuard {
       });
     });
   }
+}
+
+/**
+ * The parsed address, unless it is not an IP address or is refused whatever is allowed (itself or
+ * the IPv4 address it carries).
+ * @throws AddressRefusedError naming the reason
+ */
+function refuseAlways(address: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  const ip = parseAddress(address);
+  if (!ip) throw new AddressRefusedError(address, 'not an IP address');
+  for (const candidate of embedded(ip)) {
+    for (const [range, why] of REFUSED) {
+      if (inRange(candidate, range)) throw new AddressRefusedError(address, why);
+    }
+  }
+  return ip;
+}
+
+function isLoopback(ip: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  return LOOPBACK.some((range) => inRange(ip, range));
+}
+
+function inRange(ip: ipaddr.IPv4 | ipaddr.IPv6, range: Cidr): boolean {
+  return ip.kind() === range[0].kind() && ip.match(range);
 }
 
 function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {

@@ -1,8 +1,10 @@
 /**
  * The SSRF guard: refused addresses never get a device, and never get a connection — including a
- * host name that resolves to a refused address only later (DNS rebinding). Names resolve from a
- * hosts table; every address actually dialled is on loopback.
+ * host name that resolves to a refused address only later (DNS rebinding); webhook receivers are
+ * refused the always-refused addresses and unlisted loopback, at subscription and at every
+ * delivery. Names resolve from a hosts table; every address actually dialled is on loopback.
  */
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceUnreachableError } from '../../drivers/contract.js';
 import { TalonSim } from '../../drivers/osprey-talon/simulator.js';
@@ -35,6 +37,8 @@ describe('NetworkGuard', () => {
     expect(() => everything.check(address)).toThrow(AddressRefusedError);
     expect(() => everything.check(address)).toThrow(reason);
     expect(() => guard.check(address)).toThrow(reason);
+    expect(() => guard.checkWebhook(address)).toThrow(reason);
+    expect(() => everything.checkWebhook(address)).toThrow(reason);
   });
 
   it('allows the private ranges by default, and nothing else', () => {
@@ -49,6 +53,16 @@ describe('NetworkGuard', () => {
     expect(() => guard.check('::1')).toThrow(/loopback/);
     expect(() => guard.check('::ffff:127.0.0.1')).toThrow(/loopback/);
     new NetworkGuard({ allow: '127.0.0.0/8' }).check('127.0.0.1');
+  });
+
+  it('.checkWebhook() allows receivers outside ALLOW_DEVICE_NETWORKS, but not unlisted loopback', () => {
+    for (const ok of ['93.184.216.34', '10.1.2.3', '2001:db8::1', '100.64.0.1']) guard.checkWebhook(ok);
+    for (const loopback of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1', '64:ff9b::7f00:1'])
+      expect(() => guard.checkWebhook(loopback), loopback).toThrow(/loopback; .* to deliver webhooks/);
+    const allowed = new NetworkGuard({ allow: '127.0.0.0/8,::1/128' });
+    for (const loopback of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1'])
+      allowed.checkWebhook(loopback);
+    expect(() => new NetworkGuard({ allow: '127.0.0.1/32' }).checkWebhook('127.0.0.2')).toThrow(/loopback/);
   });
 
   it('refuses a name that resolves to any refused address', async () => {
@@ -167,3 +181,117 @@ describe('SSRF guard in the API', () => {
     expect(upgrades).toBe(0);
   });
 });
+
+describe('SSRF guard for webhooks', () => {
+  let svc: TestService;
+  let receiver: Receiver;
+  let otherLoopback: Receiver;
+  const hosts = hostsTable();
+
+  beforeAll(async () => {
+    // As above, only 127.0.0.1 is allowed: 127.0.0.2 is refused loopback, so a broken guard could only
+    // reach a receiver of this test. Names that would also resolve to a metadata address list a
+    // loopback address first, where a broken guard would deliver instead of dialling off this host.
+    svc = await startService({ hosts, env: { ALLOW_DEVICE_NETWORKS: '127.0.0.1/32,10.0.0.0/8' } });
+    receiver = await startReceiver('127.0.0.1');
+    otherLoopback = await startReceiver('127.0.0.2');
+  });
+  afterAll(async () => {
+    await svc.close();
+    await receiver.close();
+    await otherLoopback.close();
+  });
+
+  const subscribe = (url: string) => svc.request('POST', '/v1/webhooks', { url, types: ['job.finished'] });
+
+  it.each([
+    ['http://169.254.169.254/latest/meta-data/', 'link-local'],
+    ['http://0xa9fea9fe/', 'link-local'],
+    ['http://[::ffff:169.254.169.254]/', 'link-local'],
+    ['http://[fd00:ec2::254]/', 'cloud metadata'],
+    ['http://[fe80::1]:8080/hook', 'link-local'],
+    ['http://0.0.0.0:9/hook', 'unspecified'],
+    ['http://224.0.0.1/hook', 'multicast'],
+    ['http://127.0.0.2:9/hook', 'loopback'],
+  ])('refuses to subscribe %s with a 400 naming body/url', async (url, reason) => {
+    const res = await subscribe(url);
+    expect(res.status).toBe(400);
+    expect(res.body.details).toEqual([{ field: 'body/url', reason: expect.stringContaining(reason) }]);
+    const hooks = (await svc.request('GET', '/v1/webhooks')).body.items;
+    expect(hooks.map((h: { url: string }) => h.url)).not.toContain(url);
+  });
+
+  it('refuses to point a webhook at a refused address', async () => {
+    const created = await subscribe('https://hooks.example.test/fleet');
+    expect(created.status).toBe(201);
+    const id = created.body.webhook.id;
+    const moved = await svc.request('PATCH', `/v1/webhooks/${id}`, { url: 'http://169.254.169.254/' });
+    expect(moved.status).toBe(400);
+    expect(moved.body.details).toEqual([
+      { field: 'body/url', reason: expect.stringContaining('169.254.169.254 is refused: link-local') },
+    ]);
+    const hooks = (await svc.request('GET', '/v1/webhooks')).body.items;
+    expect(hooks.find((h: { id: string }) => h.id === id).url).toBe('https://hooks.example.test/fleet');
+    expect((await svc.request('DELETE', `/v1/webhooks/${id}`)).status).toBe(204);
+  });
+
+  it('checks every address a receiver name resolves to at delivery, and delivers to allowed ones', async () => {
+    hosts.set('ok-hook.test', '127.0.0.1');
+    hosts.set('metadata-hook.test', '127.0.0.1', '169.254.169.254');
+    hosts.set('rebound-hook.test', '127.0.0.1');
+    const ok = await subscribe(`http://ok-hook.test:${receiver.port}/ok`);
+    const metadata = await subscribe(`http://metadata-hook.test:${receiver.port}/metadata`);
+    const rebound = await subscribe(`http://rebound-hook.test:${otherLoopback.port}/rebound`);
+    for (const created of [ok, metadata, rebound]) expect(created.status).toBe(201);
+    // The name moves to a refused address after the subscription was made.
+    hosts.set('rebound-hook.test', '127.0.0.2');
+
+    svc.app.hub.publish({ type: 'job.finished', jobId: 'ssrf-webhooks', data: {} });
+    const [okLog, metadataLog, reboundLog] = await Promise.all(
+      [ok, metadata, rebound].map((created) => firstAttempt(svc, created.body.webhook.id)),
+    );
+
+    expect(okLog).toMatchObject({ state: 'delivered', attempts: 1, lastStatus: 204 });
+    expect(metadataLog.state).toBe('pending');
+    expect(metadataLog.lastError).toContain('address 169.254.169.254 is refused: link-local');
+    expect(metadataLog.lastStatus).toBeUndefined();
+    expect(reboundLog.state).toBe('pending');
+    expect(reboundLog.lastError).toContain('address 127.0.0.2 is refused: loopback');
+    expect(receiver.paths).toEqual(['/ok']);
+    expect(otherLoopback.paths).toEqual([]);
+    expect(hosts.lookups.get('metadata-hook.test')).toBeGreaterThanOrEqual(1);
+  }, 20_000);
+});
+
+interface Receiver {
+  readonly port: number;
+  /** Paths of the requests received, in order. */
+  readonly paths: string[];
+  close(): Promise<void>;
+}
+
+async function startReceiver(host: string): Promise<Receiver> {
+  const paths: string[] = [];
+  const server: Server = createServer((req, res) => {
+    paths.push(req.url ?? '');
+    req.resume().on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    paths,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The delivery log entry of a webhook's only delivery, once it has been attempted. */
+async function firstAttempt(svc: TestService, webhookId: string, timeoutMs = 10_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const items = (await svc.request('GET', `/v1/webhooks/${webhookId}/deliveries`)).body.items;
+    if (items.length === 1 && items[0].attempts >= 1) return items[0];
+    if (Date.now() > deadline)
+      throw new Error(`webhook ${webhookId} was never attempted: ${JSON.stringify(items)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,20 +1,32 @@
 /** /v1/webhooks: signed event deliveries to your own endpoints, with a delivery log. */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { FLEET_EVENT_TYPES } from '../../fleet/events.js';
 import { selectorOf } from '../../fleet/inventory.js';
 import type { WebhookDispatcher } from '../../fleet/webhook-dispatcher.js';
+import { AddressRefusedError } from '../../security/network-guard.js';
 import type { WebhookRecord, WebhookRepo } from '../../store/webhooks.js';
-import { NotFoundError } from '../errors.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
 import { EXAMPLE_WEBHOOK, EXAMPLE_WEBHOOK_PATCH, withExamples } from '../examples.js';
 import type { Api } from '../server.js';
 import { errors, IdParams } from './common.js';
 
 const EventType = Type.Union(FLEET_EVENT_TYPES.map((t) => Type.Literal(t)));
 
+const ReceiverUrl = Type.String({
+  format: 'http-url',
+  maxLength: 2048,
+  description:
+    'Where deliveries are POSTed. Refused (SSRF guard) when its host is, or resolves to at delivery, ' +
+    'a link-local or cloud metadata, unspecified, multicast or broadcast address, or loopback unless ' +
+    'ALLOW_DEVICE_NETWORKS lists it. An IP literal is checked here (400 naming body/url); a name at ' +
+    "every delivery, where a refusal is the attempt's lastError. Redirects are not followed.",
+});
+
 const WebhookCreate = Type.Object(
   {
-    url: Type.String({ format: 'http-url', maxLength: 2048 }),
+    url: ReceiverUrl,
     /** HMAC key; generated (and shown once, in the reply to this request) when left out. */
     secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
     types: Type.Array(EventType, { maxItems: 32, uniqueItems: true, default: [] }),
@@ -26,7 +38,7 @@ const WebhookCreate = Type.Object(
 
 const WebhookPatch = Type.Object(
   {
-    url: Type.Optional(Type.String({ format: 'http-url', maxLength: 2048 })),
+    url: Type.Optional(ReceiverUrl),
     secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
     types: Type.Optional(Type.Array(EventType, { maxItems: 32, uniqueItems: true })),
     selector: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()])),
@@ -72,9 +84,38 @@ function view(h: WebhookRecord) {
   };
 }
 
+/**
+ * The SSRF guard's verdict on a receiver URL whose host is an IP literal, as a 400 naming the field.
+ * Names are not resolved here: they are checked at every delivery, for every address they resolve
+ * to then, which a check now could not promise anyway (DNS rebinding).
+ */
+function checkReceiver(url: string, field: string, checkAddress: ((address: string) => void) | undefined) {
+  let host: string;
+  try {
+    // The WHATWG parser is the one undici dials with: it turns `0xa9fea9fe` or `[::ffff:a9fe:a9fe]`
+    // into the address that would really be called.
+    host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    throw new BadRequestError(`${field}: not a valid URL`, [{ field, reason: 'not a valid URL' }]);
+  }
+  if (!checkAddress || !isIP(host)) return;
+  try {
+    checkAddress(host);
+  } catch (err) {
+    if (err instanceof AddressRefusedError)
+      throw new BadRequestError(`${field}: ${err.message}`, [{ field, reason: err.message }]);
+    throw err;
+  }
+}
+
 export function webhookRoutes(
   app: Api,
-  deps: { repo: WebhookRepo; dispatcher: WebhookDispatcher; checkUrl?: (url: string) => void },
+  deps: {
+    repo: WebhookRepo;
+    dispatcher: WebhookDispatcher;
+    /** The SSRF guard's check of a receiver address (`NetworkGuard.checkWebhook`). */
+    checkAddress?: (address: string) => void;
+  },
 ): void {
   const { repo, dispatcher } = deps;
   const tags = ['webhooks'];
@@ -107,7 +148,7 @@ export function webhookRoutes(
     async (request, reply) => {
       const { body } = request;
       if (body.selector) selectorOf(body.selector, 'body/selector');
-      deps.checkUrl?.(body.url);
+      checkReceiver(body.url, 'body/url', deps.checkAddress);
       const secret = body.secret ?? randomBytes(24).toString('base64url');
       const hook = await repo.create({ ...body, secret });
       await dispatcher.reload();
@@ -146,7 +187,7 @@ export function webhookRoutes(
     async (request) => {
       await find(request.params.id);
       if (request.body.selector) selectorOf(request.body.selector, 'body/selector');
-      if (request.body.url) deps.checkUrl?.(request.body.url);
+      if (request.body.url !== undefined) checkReceiver(request.body.url, 'body/url', deps.checkAddress);
       const hook = await repo.update(request.params.id, request.body);
       await dispatcher.reload();
       return view(hook!);
