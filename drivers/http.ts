@@ -11,7 +11,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
-import { buildConnector, Client, type Dispatcher, util as undiciUtil } from 'undici';
+import { buildConnector, Client, type Dispatcher } from 'undici';
 import {
   DeviceAuthError,
   type DeviceEndpoint,
