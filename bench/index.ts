@@ -33,7 +33,16 @@ const started = performance.now();
 for (const name of names) {
   const t0 = performance.now();
   console.error(`running ${name}…`);
-  const result = await BENCHMARKS[name]!();
+  let result: BenchResult;
+  try {
+    result = await BENCHMARKS[name]!();
+  } catch (err) {
+    // One benchmark that cannot run must not hide the others' figures.
+    console.error(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    rows.push([name, '(failed)', '-', '-', '-', 'FAILED']);
+    failed = true;
+    continue;
+  }
   await saveResult(result);
   console.error(
     `${name}: ${JSON.stringify(result.figures)} (${Math.round((performance.now() - t0) / 1000)} s)`,

@@ -8,7 +8,7 @@
  * Every answer is checked: any error, timeout or 5xx, or the wrong share of 200 / 403, fails the run.
  */
 import autocannon from 'autocannon';
-import { type BenchResult, processStats, startServiceProcess } from './lib.js';
+import { api, type BenchResult, processStats, startServiceProcess } from './lib.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -96,19 +96,14 @@ async function addDevices(url: string, count: number): Promise<string[]> {
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      const res = await fetch(`${url}/v1/devices`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          name: `bench-${i}`,
-          vendor: 'osprey-talon',
-          // Nothing listens there: the device is never reached, only its stream name matters.
-          host: '127.0.0.1',
-          port: 20_000 + i,
-          overrides: { target: { protocol: 'nanostream', ingest: 'rtmp', streamName: names[i] } },
-        }),
+      await api(url, 'POST', '/v1/devices', {
+        name: `bench-${i}`,
+        vendor: 'osprey-talon',
+        // Nothing listens there: the device is never reached, only its stream name matters.
+        host: '127.0.0.1',
+        port: 20_000 + i,
+        overrides: { target: { protocol: 'nanostream', ingest: 'rtmp', streamName: names[i] } },
       });
-      if (res.status !== 201) throw new Error(`adding device ${i}: HTTP ${res.status} ${await res.text()}`);
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
