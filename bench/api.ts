@@ -11,7 +11,7 @@
  */
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { type BenchResult, processStats } from './lib.js';
+import { BENCH_ADMIN_KEY, type BenchResult, processStats } from './lib.js';
 import { startPolledFleet, waitUntilAllSeen } from './polled-fleet.js';
 
 const INTERVAL_MS = 10_000;
@@ -34,6 +34,7 @@ export async function api(): Promise<BenchResult> {
       connections: CONNECTIONS,
       overallRate: RATE,
       duration: seconds,
+      headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` },
       requests: [
         { method: 'GET', path: '/v1/devices?limit=100' },
         {

@@ -14,6 +14,7 @@ declare module 'autocannon' {
     overallRate?: number;
     pipelining?: number;
     timeout?: number;
+    headers?: Record<string, string>;
     requests?: Request[];
   }
   interface Histogram {
