@@ -79,6 +79,7 @@ export async function schedule(): Promise<BenchResult> {
       name: 'schedule',
       figures: {
         devices,
+        firstSendDelayMs: Math.min(...sendDelays),
         p50SendDelayMs: percentile(sendDelays, 50),
         p99SendDelayMs,
         lastStreamingMs,

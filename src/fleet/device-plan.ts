@@ -3,6 +3,7 @@
  * difference, so running it twice (a retry, a resumed job after a crash) never does the work twice:
  *  - apply:  read → diff → write only what differs → read back → verify
  *  - start:  read status → start unless already streaming → confirm it is starting or streaming
+ *            (a scheduled start's first try goes straight to the start: see `readFirst`)
  *  - stop:   read status → stop unless already idle → confirm
  *  - reboot: log in → reboot (a reboot is never "already done"; logging in first lets a `teradek`
  *    unit find its control plane, which decides whether it can be rebooted)
@@ -39,6 +40,13 @@ export interface PlanInput {
    * still did the work, in the attempt that failed after sending.
    */
   readonly onSend?: (changes: readonly ConfigChange[]) => void;
+  /**
+   * start / stop: read the status first and send nothing when the device is already there (default).
+   * `false` saves that round trip when the caller knows the device cannot have been sent this action
+   * yet (every driver's start and stop leave a device already there as it is); the outcome is then
+   * `succeeded` even for a device that was already streaming.
+   */
+  readonly readFirst?: boolean;
 }
 
 export async function runPlan(driver: EncoderDriver, input: PlanInput): Promise<PlanResult> {
@@ -69,8 +77,10 @@ export async function runPlan(driver: EncoderDriver, input: PlanInput): Promise<
     case 'stop': {
       const starting = input.action === 'start';
       const done = starting ? ['starting', 'streaming'] : ['idle', 'stopping'];
-      const before = await driver.getStatus(opts);
-      if (done.includes(before.state)) return { outcome: 'unchanged' };
+      if (input.readFirst !== false) {
+        const before = await driver.getStatus(opts);
+        if (done.includes(before.state)) return { outcome: 'unchanged' };
+      }
       if (input.dryRun) return { outcome: 'succeeded' };
       input.onSend?.([]);
       await (starting ? driver.start(opts) : driver.stop(opts));

@@ -53,9 +53,6 @@ function withDesired(device: DeviceRecord, write: DesiredWrite, version: number)
     : { ...rest, baseConfig: write.base.config };
 }
 
-/** Devices loaded per slice of a refresh. */
-const REFRESH_SLICE = 500;
-
 interface HealState {
   nextAllowed: number;
   backoffMs: number;

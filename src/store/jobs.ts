@@ -186,12 +186,12 @@ export class SqlJobRepo implements JobRepo {
     };
   }
 
-  async claim(owner: string, leaseMs: number): Promise<JobRecord | undefined> {
+  async claim(owner: string, leaseMs: number): Promise<{ job: JobRecord; resumed: boolean } | undefined> {
     const now = new Date().toISOString();
     const until = new Date(Date.now() + leaseMs).toISOString();
     const candidates = await this.db
       .selectFrom('jobs')
-      .select('id')
+      .select(['id', 'state'])
       .where((eb) =>
         eb.or([
           eb('state', '=', 'queued'),
@@ -204,7 +204,10 @@ export class SqlJobRepo implements JobRepo {
       .orderBy('created_at')
       .limit(5)
       .execute();
-    for (const { id } of candidates) {
+    // The update below matches a row only in the state it was read in (a queued job leaves that state
+    // only by a claim, whose fresh lease the update would not match), so that state tells a first
+    // claim from a resumption.
+    for (const { id, state } of candidates) {
       const row = await this.db
         .updateTable('jobs')
         .set({ owner, lease_until: until, state: 'running' })
@@ -220,7 +223,7 @@ export class SqlJobRepo implements JobRepo {
         )
         .returningAll()
         .executeTakeFirst();
-      if (row) return toJob(row);
+      if (row) return { job: toJob(row), resumed: state !== 'queued' };
     }
     return undefined;
   }

@@ -112,7 +112,10 @@ describe.each(BACKENDS)('schedules on %s', (backend) => {
     expect([a.count('config'), b.count('config')]).toEqual([1, 1]);
     expect([a.count('start'), b.count('start')]).toEqual([0, 0]);
 
+    const logged = a.requestLog.length;
     await t.advanceTo(start);
+    // The start goes out first, with no status read ahead of it (the pre-roll has just checked).
+    expect(a.requestLog.slice(logged)[0]).toMatchObject({ method: 'POST', path: '/api/v1/channels/1/start' });
     [run] = await t.runsOf(schedule.id);
     expect(run).toMatchObject({
       state: 'live',

@@ -270,11 +270,12 @@ export class JobEngine {
   private async claimJobs(): Promise<void> {
     const max = this.opts.maxParallelJobs ?? 8;
     while (!this.stopped && this.running.size < max) {
-      const job = await this.repo.claim(this.opts.owner, this.leaseMs);
-      if (!job) return;
+      const claimed = await this.repo.claim(this.opts.owner, this.leaseMs);
+      if (!claimed) return;
+      const { job, resumed } = claimed;
       const controller = new AbortController();
       this.running.set(job.id, controller);
-      const run = this.runJob(job, controller)
+      const run = this.runJob(job, resumed, controller)
         .catch((err: unknown) => this.opts.logger.error({ err, jobId: job.id }, 'job run failed'))
         .finally(() => {
           this.running.delete(job.id);
@@ -286,7 +287,7 @@ export class JobEngine {
     }
   }
 
-  private async runJob(job: JobRecord, controller: AbortController): Promise<void> {
+  private async runJob(job: JobRecord, resumed: boolean, controller: AbortController): Promise<void> {
     const log = this.opts.logger.child({ jobId: job.id, action: job.action });
     const renewal = setInterval(
       () => {
@@ -307,9 +308,9 @@ export class JobEngine {
     if (job.cancelRequested) controller.abort(new CancelRequested());
 
     try {
-      const run = new JobRun(job, counts, controller, writer, this.opts, this.retry);
+      const run = new JobRun(job, resumed, counts, controller, writer, this.opts, this.retry);
       const remaining = counts.pending + counts.running;
-      if (job.startedAt) log.info({ remaining }, 'resuming job');
+      if (resumed) log.info({ remaining }, 'resuming job');
       const source = (canary: boolean) => new TaskSource(this.repo, this.opts.devices, job.id, canary);
       const canaries = await run.dispatch(source(true), remaining);
       if (canaries && run.canaryFailed())
@@ -370,6 +371,7 @@ class JobRun {
 
   constructor(
     private readonly job: JobRecord,
+    private readonly resumed: boolean,
     private readonly counts: JobCounts,
     private readonly controller: AbortController,
     private readonly writer: TaskWriter,
@@ -470,6 +472,7 @@ class JobRun {
                 action: this.job.action,
                 ...(task.config ? { config: task.config } : {}),
                 dryRun: this.job.options.dryRun ?? false,
+                readFirst: !this.startsBlind(attempts.length),
                 onSend: (changes) => {
                   sent ??= changes;
                 },
@@ -497,6 +500,22 @@ class JobRun {
       const changes = sent?.length ? { changes: sent } : {};
       this.finish(task, 'failed', attempts, startedAt, { error: toTaskError(err), ...changes }, state);
     }
+  }
+
+  /**
+   * A scheduled start is sent without reading each device's status first: the pre-roll has just
+   * checked the devices, and that round trip would delay every start. Only on a device's first try in
+   * the job's first run, though: a retry, or a job resumed after a crash, may find the device started
+   * already, and must not start it twice.
+   */
+  private startsBlind(attemptsSoFar: number): boolean {
+    return (
+      this.job.action === 'start' &&
+      this.job.origin === 'schedule' &&
+      !this.resumed &&
+      attemptsSoFar === 0 &&
+      !this.job.options.dryRun
+    );
   }
 
   /**

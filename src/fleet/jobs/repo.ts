@@ -118,8 +118,11 @@ export interface JobRepo {
     jobId: string,
     filter: { state?: TaskState; cursor?: string; limit: number },
   ): Promise<Page<TaskRecord>>;
-  /** Claims one runnable job for `owner`: queued, or running under an expired lease (its owner died). */
-  claim(owner: string, leaseMs: number): Promise<JobRecord | undefined>;
+  /**
+   * Claims one runnable job for `owner`: queued, or running under an expired lease (its owner died).
+   * `resumed` when it had been claimed before: some of its devices may have been acted on already.
+   */
+  claim(owner: string, leaseMs: number): Promise<{ job: JobRecord; resumed: boolean } | undefined>;
   /** Extends the lease; false when another owner has it now. Returns whether cancel was requested too. */
   renew(jobId: string, owner: string, leaseMs: number): Promise<{ held: boolean; cancelRequested: boolean }>;
   /**
