@@ -113,14 +113,15 @@ export class FleetMonitor {
           this.inFlight.delete(event.deviceId);
           this.jobEndedAt.set(event.deviceId, Date.now());
         }
-        // A start or stop changes what the device reports within seconds: look again soon rather
-        // than at its next turn, and judge drift only on that look. (A config apply already read
-        // the device back.)
-        const look = !running && event.data.action !== 'apply';
+        // A job changed what the device reports: look again soon rather than at its next turn, and
+        // judge drift only on that look — after an apply, one that reads the config too (the last
+        // config read, from before the apply, would show the old settings as drift).
+        const look = !running;
+        if (look && event.data.action === 'apply') tracker.configWritten(event.deviceId);
         tracker.setApplying(event.deviceId, running || this.inFlight.has(event.deviceId), {
           untilObserved: look,
         });
-        if (look) this.opts.poller.pollSoon(event.deviceId);
+        if (look) this.opts.poller.pollSoon(event.deviceId, { config: event.data.action === 'apply' });
       }
       if (event.type === 'job.finished') void this.refresh();
       if (event.type === 'device.drift' && event.deviceId) {

@@ -121,10 +121,15 @@ export class Poller {
     this.entries.delete(deviceId);
   }
 
-  /** Polls the device soon (e.g. after a job changed it), without waiting for its turn. */
-  pollSoon(deviceId: string): void {
+  /**
+   * Polls the device soon (e.g. after a job changed it), without waiting for its turn; with `config`,
+   * that poll reads the device's config as well (where polls read configs at all).
+   */
+  pollSoon(deviceId: string, opts: { config?: boolean } = {}): void {
     const entry = this.entries.get(deviceId);
-    if (entry && !entry.inFlight)
+    if (!entry) return;
+    if (opts.config) entry.sinceConfig = -1;
+    if (!entry.inFlight)
       this.schedule(deviceId, entry, Date.now() + Math.max(TICK_MS, entry.target.minIntervalMs / 2));
   }
 
@@ -170,7 +175,8 @@ export class Poller {
       .then(
         (outcome) => {
           entry.failures = 0;
-          entry.sinceConfig = withConfig ? 0 : entry.sinceConfig + 1;
+          // A config read asked for meanwhile (pollSoon) stays due.
+          entry.sinceConfig = withConfig ? 0 : entry.sinceConfig < 0 ? -1 : entry.sinceConfig + 1;
           this.opts.onResult(id, outcome, Date.now() - started);
           const { status } = outcome;
           const transitioning = status.state === 'starting' || status.state === 'stopping';

@@ -97,6 +97,18 @@ export class StatusTracker {
   }
 
   /**
+   * A job wrote the device's config: the config last read from it is out of date, and comparing the
+   * desired config with it would report the settings just replaced as drift. Until a poll reads the
+   * config again, config drift is not judged.
+   */
+  configWritten(deviceId: string): void {
+    const track = this.tracks.get(deviceId);
+    if (!track?.config) return;
+    track.config = undefined;
+    this.update(deviceId, track, { ...track.observed });
+  }
+
+  /**
    * A job started or stopped working on the device. With `untilObserved`, the device counts as
    * applying until its next poll result, so a state read before the job is not taken as drift.
    */

@@ -152,6 +152,34 @@ describe('live status', () => {
     }
   }, 30_000);
 
+  it('after an apply, the settings it replaced are not reported as drift', async () => {
+    const id = f.ids[2]!;
+    await waitForStatus(svc, id, (s) => s.connectivity === 'online' && s.sync === 'in_sync');
+    const sse = await openSse(`${svc.url}/v1/events?types=device.drift`);
+    try {
+      const job = await svc.request('POST', '/v1/jobs', {
+        action: 'apply',
+        deviceIds: [id],
+        config: {
+          target: { protocol: 'rtmp', url: 'rtmp://127.0.0.1/live', streamKey: 'live-status-key' },
+          video: { codec: 'h264', bitrateKbps: 3100 },
+        },
+      });
+      expect((await finishedJob(svc, job.body.id)).job.state).toBe('succeeded');
+      const settled = await waitForStatus(
+        svc,
+        id,
+        (s) => s.sync === 'in_sync' && s.lastSeen > job.body.createdAt,
+      );
+      expect(settled.drift ?? []).toEqual([]);
+      await new Promise((r) => setTimeout(r, 2 * POLL_MS));
+      const drifted = sse.messages.filter((m) => m.data.deviceId === id && m.data.data.sync === 'drifted');
+      expect(drifted.map((m) => m.data.data)).toEqual([]);
+    } finally {
+      sse.close();
+    }
+  });
+
   it('serves Prometheus metrics and a fleet summary', async () => {
     const metrics = await fetch(`${svc.url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(

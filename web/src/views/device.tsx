@@ -20,9 +20,12 @@ export function DeviceView({ id }: { id: string }) {
   }, [device.reload, history.reload]);
   useFleetEvent(
     (event) => {
-      if (event.deviceId === id && event.type.startsWith('device.')) device.reload();
+      if (event.deviceId !== id || !event.type.startsWith('device.')) return;
+      // A state change is also a new line of the state history.
+      device.reload();
+      history.reload();
     },
-    [id, device.reload],
+    [id, device.reload, history.reload],
   );
 
   if (device.error) return <p class="error">{device.error}</p>;
