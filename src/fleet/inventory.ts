@@ -8,7 +8,7 @@ import { DeviceTls, type VendorId } from '../../drivers/contract.js';
 import { getDriverModule } from '../../drivers/index.js';
 import { ApiError, BadRequestError, NotFoundError } from '../api/errors.js';
 import { assertShorthands } from '../ingest/expand.js';
-import { AddressRefusedError } from '../security/network-guard.js';
+import { AddressRefusedError, refusedAsBadRequest } from '../security/network-guard.js';
 import type { DevicePatch, DeviceQuery, DeviceRecord, DeviceRepo, NewDevice } from '../store/devices.js';
 import { ImportRejectedError, type RowProblem } from '../store/errors.js';
 import type { ProfileRecord, ProfileRepo } from '../store/profiles.js';
@@ -205,14 +205,8 @@ export class Inventory {
   }
 
   /** The SSRF guard's verdict on a host, as a 400 naming the field. */
-  private async checkHost(host: string, field: string): Promise<void> {
-    try {
-      await this.opts.checkHost?.(normaliseHost(host));
-    } catch (err) {
-      if (err instanceof AddressRefusedError)
-        throw new BadRequestError(`${field}: ${err.message}`, [{ field, reason: err.message }]);
-      throw err;
-    }
+  private checkHost(host: string, field: string): Promise<void> {
+    return refusedAsBadRequest(field, () => this.opts.checkHost?.(normaliseHost(host)));
   }
 
   /** Import rows whose host the SSRF guard refuses (each distinct host is checked once). */

@@ -16,6 +16,7 @@
 import { lookup as systemLookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { BadRequestError } from '../api/errors.js';
 
 /** The default allow-list: the private IPv4 ranges and IPv6 unique-local addresses. */
 export const DEFAULT_DEVICE_NETWORKS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
@@ -145,6 +146,20 @@ export class NetworkGuard {
         resolve(addresses.map((a) => a.address));
       });
     });
+  }
+}
+
+/**
+ * Runs a guard check of a value the caller sent, turning a refusal into a 400 naming `field`; any
+ * other error passes through.
+ */
+export async function refusedAsBadRequest(field: string, check: () => void | Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    if (err instanceof AddressRefusedError)
+      throw new BadRequestError(`${field}: ${err.message}`, [{ field, reason: err.message }]);
+    throw err;
   }
 }
 

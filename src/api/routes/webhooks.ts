@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { FLEET_EVENT_TYPES } from '../../fleet/events.js';
 import { selectorOf } from '../../fleet/inventory.js';
 import type { WebhookDispatcher } from '../../fleet/webhook-dispatcher.js';
-import { AddressRefusedError } from '../../security/network-guard.js';
+import { refusedAsBadRequest } from '../../security/network-guard.js';
 import type { WebhookRecord, WebhookRepo } from '../../store/webhooks.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { EXAMPLE_WEBHOOK, EXAMPLE_WEBHOOK_PATCH, withExamples } from '../examples.js';
@@ -89,7 +89,11 @@ function view(h: WebhookRecord) {
  * Names are not resolved here: they are checked at every delivery, for every address they resolve
  * to then, which a check now could not promise anyway (DNS rebinding).
  */
-function checkReceiver(url: string, field: string, checkAddress: ((address: string) => void) | undefined) {
+function checkReceiver(
+  url: string,
+  field: string,
+  checkAddress: ((address: string) => void) | undefined,
+): Promise<void> {
   let host: string;
   try {
     // The WHATWG parser is the one undici dials with: it turns `0xa9fea9fe` or `[::ffff:a9fe:a9fe]`
@@ -98,14 +102,8 @@ function checkReceiver(url: string, field: string, checkAddress: ((address: stri
   } catch {
     throw new BadRequestError(`${field}: not a valid URL`, [{ field, reason: 'not a valid URL' }]);
   }
-  if (!checkAddress || !isIP(host)) return;
-  try {
-    checkAddress(host);
-  } catch (err) {
-    if (err instanceof AddressRefusedError)
-      throw new BadRequestError(`${field}: ${err.message}`, [{ field, reason: err.message }]);
-    throw err;
-  }
+  if (!checkAddress || !isIP(host)) return Promise.resolve();
+  return refusedAsBadRequest(field, () => checkAddress(host));
 }
 
 export function webhookRoutes(
@@ -148,7 +146,7 @@ export function webhookRoutes(
     async (request, reply) => {
       const { body } = request;
       if (body.selector) selectorOf(body.selector, 'body/selector');
-      checkReceiver(body.url, 'body/url', deps.checkAddress);
+      await checkReceiver(body.url, 'body/url', deps.checkAddress);
       const secret = body.secret ?? randomBytes(24).toString('base64url');
       const hook = await repo.create({ ...body, secret });
       await dispatcher.reload();
@@ -187,7 +185,8 @@ export function webhookRoutes(
     async (request) => {
       await find(request.params.id);
       if (request.body.selector) selectorOf(request.body.selector, 'body/selector');
-      if (request.body.url !== undefined) checkReceiver(request.body.url, 'body/url', deps.checkAddress);
+      if (request.body.url !== undefined)
+        await checkReceiver(request.body.url, 'body/url', deps.checkAddress);
       const hook = await repo.update(request.params.id, request.body);
       await dispatcher.reload();
       return view(hook!);
