@@ -221,7 +221,8 @@ class Firing {
     // resumes that job and the devices start whatever is recorded here, so the phase was fired, late
     // or not, disabled since or not. Skipping it would leave the run without its stop and the
     // devices streaming.
-    if (await this.ctx.actions.submitted(this.key)) return this.act('start', lateMs);
+    const stored = await this.ctx.actions.submitted(this.key);
+    if (stored) return this.fired('start', stored, lateMs);
     if (!this.schedule.enabled) return this.end('skipped', 'the schedule was disabled');
     // A pre-roll that itself ran late (and decided to run) is followed by the start at once; only
     // time lost after it counts against the missed-run policy.
@@ -242,6 +243,15 @@ class Firing {
       { action, deviceIds: devices.map((d) => d.id), options: { priority: SCHEDULE_PRIORITY } },
       this.key,
     );
+    return this.fired(action, job, lateMs);
+  }
+
+  /** Records the phase as fired with its job (submitted now, or found submitted by a predecessor). */
+  private async fired(
+    action: 'start' | 'stop',
+    job: JobRecord,
+    lateMs: number,
+  ): Promise<RunRecord | undefined> {
     const next = await this.record({
       state: 'done',
       jobId: job.id,
@@ -249,8 +259,8 @@ class Firing {
       run: { state: action === 'start' ? 'live' : 'ended' },
     });
     if (!next) return undefined;
-    this.log.info({ jobId: job.id, devices: devices.length, lateMs }, `scheduled ${action} fired`);
-    this.publish('schedule.fired', { phase: action, jobId: job.id, devices: devices.length, lateMs });
+    this.log.info({ jobId: job.id, devices: job.counts.total, lateMs }, `scheduled ${action} fired`);
+    this.publish('schedule.fired', { phase: action, jobId: job.id, devices: job.counts.total, lateMs });
     return next;
   }
 
