@@ -114,14 +114,20 @@ export class FleetMonitor {
           this.jobEndedAt.set(event.deviceId, Date.now());
         }
         // A job changed what the device reports: look again soon rather than at its next turn, and
-        // judge drift only on that look — after an apply, one that reads the config too (the last
-        // config read, from before the apply, would show the old settings as drift).
+        // judge drift only on that look. After an apply the config last read (from before it) would
+        // show the replaced settings as drift, so it is set aside: a verified write counts as the
+        // device's config read (judged again at the next regular config read); after a write that
+        // failed part-way, the next look reads the config.
         const look = !running;
-        if (look && event.data.action === 'apply') tracker.configWritten(event.deviceId);
+        const apply = look && event.data.action === 'apply' && !event.data.dryRun;
+        if (apply) tracker.configWritten(event.deviceId);
         tracker.setApplying(event.deviceId, running || this.inFlight.has(event.deviceId), {
           untilObserved: look,
         });
-        if (look) this.opts.poller.pollSoon(event.deviceId, { config: event.data.action === 'apply' });
+        if (look) {
+          const verified = event.data.state === 'succeeded' || event.data.state === 'unchanged';
+          this.opts.poller.pollSoon(event.deviceId, apply ? { config: verified ? 'verified' : 'read' } : {});
+        }
       }
       if (event.type === 'job.finished') void this.refresh();
       if (event.type === 'device.drift' && event.deviceId) {

@@ -122,13 +122,15 @@ export class Poller {
   }
 
   /**
-   * Polls the device soon (e.g. after a job changed it), without waiting for its turn; with `config`,
-   * that poll reads the device's config as well (where polls read configs at all).
+   * Polls the device soon (e.g. after a job changed it), without waiting for its turn. `config`:
+   * `read` — that poll reads the device's config as well (where polls read configs at all);
+   * `verified` — a job has just read the config back and found it as desired, which counts as a
+   * config read: the next one comes at the usual cadence, not on this poll.
    */
-  pollSoon(deviceId: string, opts: { config?: boolean } = {}): void {
+  pollSoon(deviceId: string, opts: { config?: 'read' | 'verified' } = {}): void {
     const entry = this.entries.get(deviceId);
     if (!entry) return;
-    if (opts.config) entry.sinceConfig = -1;
+    if (opts.config) entry.sinceConfig = opts.config === 'read' ? -1 : 0;
     if (!entry.inFlight)
       this.schedule(deviceId, entry, Date.now() + Math.max(TICK_MS, entry.target.minIntervalMs / 2));
   }

@@ -165,7 +165,8 @@ describe('live status', () => {
           video: { codec: 'h264', bitrateKbps: 3100 },
         },
       });
-      expect((await finishedJob(svc, job.body.id)).job.state).toBe('succeeded');
+      const done = (await finishedJob(svc, job.body.id)).job;
+      expect(done.state).toBe('succeeded');
       const settled = await waitForStatus(
         svc,
         id,
@@ -175,6 +176,15 @@ describe('live status', () => {
       await new Promise((r) => setTimeout(r, 2 * POLL_MS));
       const drifted = sse.messages.filter((m) => m.data.deviceId === id && m.data.data.sync === 'drifted');
       expect(drifted.map((m) => m.data.data)).toEqual([]);
+      // The apply read the config back and found it as desired: the polls after it read the
+      // status only, until the regular config read (every 6th poll).
+      const after = f.simOf
+        .get(id)!
+        .requestLog.filter((r) => r.at > Date.parse(done.finishedAt) && r.method === 'GET');
+      expect(after.some((r) => r.path === '/api/v1/channels/1/status')).toBe(true);
+      expect(after.filter((r) => r.path === '/api/v1/channels/1' || r.path === '/api/v1/channels')).toEqual(
+        [],
+      );
     } finally {
       sse.close();
     }

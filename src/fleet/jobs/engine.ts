@@ -568,6 +568,7 @@ class JobRun {
         action: this.job.action,
         state,
         attempts: attempts.length,
+        ...(this.job.options.dryRun ? { dryRun: true } : {}),
         ...(extra.error ? { error: extra.error } : {}),
       },
     });
