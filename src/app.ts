@@ -39,6 +39,7 @@ import { JobEngine } from './fleet/jobs/engine.js';
 import { FleetMonitor } from './fleet/monitor.js';
 import { PollOwnership } from './fleet/poll-ownership.js';
 import { Poller } from './fleet/poller.js';
+import { Retention } from './fleet/retention.js';
 import { type Clock, systemClock } from './fleet/schedules/clock.js';
 import { FleetActions } from './fleet/schedules/fleet-actions.js';
 import { Scheduler } from './fleet/schedules/scheduler.js';
@@ -144,6 +145,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger: logger.child({ component: 'events' }),
   });
   hub.subscribe((event) => feed.add(event));
+  const retention = new Retention({
+    store,
+    retentionMs: config.RETENTION_DAYS * 86_400_000,
+    logger: logger.child({ component: 'retention' }),
+  });
   const lanes = new DeviceLanes({
     concurrency: config.CONCURRENCY,
     createDriver: (endpoint) => {
@@ -417,8 +423,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       poller.start();
       scheduler.start();
       watch.start();
+      retention.start();
     },
     async close() {
+      await retention.stop();
       await scheduler.stop();
       watch.stop();
       poller.stop();

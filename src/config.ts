@@ -102,6 +102,12 @@ export const ConfigSchema = Type.Object(
      * third of it.
      */
     JOB_LEASE_MS: Type.Integer({ minimum: 3000, maximum: 600_000, default: 30_000 }),
+    /**
+     * Days of history kept: the event log, device state history, finished jobs and their results,
+     * the webhook delivery log, past schedule runs. 0 keeps everything. (The audit log is never
+     * pruned by the service.)
+     */
+    RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
   },
   { additionalProperties: true },
 );

@@ -20,8 +20,6 @@ export interface EventFeedOptions {
   readonly logger: Logger;
   readonly flushMs?: number;
   readonly tailMs?: number;
-  /** Events older than this are pruned. */
-  readonly retentionMs?: number;
 }
 
 /** How far behind its cursor the tail re-reads, to catch ids committed late by another replica. */
@@ -37,7 +35,6 @@ export class EventFeed {
   private cursor = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private tailTimer: NodeJS.Timeout | undefined;
-  private pruneTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -46,14 +43,11 @@ export class EventFeed {
   async start(): Promise<void> {
     this.cursor = await this.opts.log.latestId();
     this.tailTimer = setInterval(() => void this.tail(), this.opts.tailMs ?? 500);
-    this.pruneTimer = setInterval(() => void this.prune(), 3600_000);
     this.tailTimer.unref();
-    this.pruneTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.tailTimer);
-    clearInterval(this.pruneTimer);
     clearTimeout(this.flushTimer);
     await this.flush();
     this.stopped = true;
@@ -141,12 +135,5 @@ export class EventFeed {
         this.opts.logger.error({ err, type: event.type }, 'event subscriber failed');
       }
     }
-  }
-
-  private async prune(): Promise<void> {
-    const before = new Date(Date.now() - (this.opts.retentionMs ?? 7 * 86_400_000)).toISOString();
-    await this.opts.log
-      .prune(before)
-      .catch((err: unknown) => this.opts.logger.warn({ err }, 'pruning events failed'));
   }
 }

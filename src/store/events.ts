@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { FleetEvent, FleetEventType } from '../fleet/events.js';
 import type { Db } from './db.js';
 import { chunks } from './devices.js';
+import { deleteInBatches } from './prune.js';
 import type { Database } from './schema.js';
 
 export interface StoredEvent extends FleetEvent {
@@ -76,8 +77,15 @@ export class EventLog {
     return Number(row?.id ?? 0);
   }
 
-  async prune(before: string): Promise<number> {
-    const result = await this.db.deleteFrom('events').where('at', '<', before).executeTakeFirst();
-    return Number(result.numDeletedRows);
+  /** Deletes events older than `before` (ISO time); returns how many went. */
+  prune(before: string): Promise<number> {
+    return deleteInBatches(
+      5000,
+      async (limit) =>
+        (await this.db.selectFrom('events').select('id').where('at', '<', before).limit(limit).execute()).map(
+          (r) => Number(r.id),
+        ),
+      (ids) => this.db.deleteFrom('events').where('id', 'in', ids).execute(),
+    );
   }
 }

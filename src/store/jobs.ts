@@ -5,15 +5,16 @@
  */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { EncoderConfig } from '../../drivers/contract.js';
-import type {
-  JobConfig,
-  JobCounts,
-  JobOptions,
-  JobRecord,
-  JobState,
-  TASK_STATES,
-  TaskRecord,
-  TaskState,
+import {
+  type JobConfig,
+  type JobCounts,
+  type JobOptions,
+  type JobRecord,
+  type JobState,
+  type TASK_STATES,
+  type TaskRecord,
+  type TaskState,
+  TERMINAL_JOB_STATES,
 } from '../fleet/jobs/model.js';
 import type {
   DesiredWrite,
@@ -31,6 +32,7 @@ import type { SecretBox } from '../security/secrets.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Db } from './db.js';
 import { chunks, type DeviceRepo, deviceSelectorCondition } from './devices.js';
+import { deleteInBatches } from './prune.js';
 import type { Database } from './schema.js';
 import { openJson, sealJson } from './secret-fields.js';
 
@@ -328,6 +330,32 @@ export class SqlJobRepo implements JobRepo {
           .execute();
       }
     });
+  }
+
+  /**
+   * Deletes jobs that finished before `before` (ISO time), with their per-device results; queued and
+   * running jobs stay whatever their age. Returns how many jobs went.
+   */
+  pruneFinished(before: string): Promise<number> {
+    // A few jobs per batch: each can carry tens of thousands of task rows.
+    return deleteInBatches(
+      10,
+      async (limit) =>
+        (
+          await this.db
+            .selectFrom('jobs')
+            .select('id')
+            .where('state', 'in', TERMINAL_JOB_STATES)
+            .where('finished_at', '<', before)
+            .limit(limit)
+            .execute()
+        ).map((r) => r.id),
+      (ids) =>
+        this.db.transaction().execute(async (tx) => {
+          await tx.deleteFrom('job_tasks').where('job_id', 'in', ids).execute();
+          await tx.deleteFrom('jobs').where('id', 'in', ids).execute();
+        }),
+    );
   }
 
   async requestCancel(jobId: string): Promise<JobRecord | undefined> {

@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Db } from './db.js';
 import { chunks } from './devices.js';
+import { deleteInBatches } from './prune.js';
 import type { Database } from './schema.js';
 
 export interface StateChange {
@@ -97,11 +98,19 @@ export class ObservedRepo {
   }
 
   /** Deletes history older than `before` (ISO time); returns how many rows went. */
-  async prune(before: string): Promise<number> {
-    const result = await this.db
-      .deleteFrom('device_state_history')
-      .where('at', '<', before)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  prune(before: string): Promise<number> {
+    return deleteInBatches(
+      5000,
+      async (limit) =>
+        (
+          await this.db
+            .selectFrom('device_state_history')
+            .select('id')
+            .where('at', '<', before)
+            .limit(limit)
+            .execute()
+        ).map((r) => Number(r.id)),
+      (ids) => this.db.deleteFrom('device_state_history').where('id', 'in', ids).execute(),
+    );
   }
 }

@@ -28,6 +28,7 @@ import type { SecretBox } from '../security/secrets.js';
 import type { Db } from './db.js';
 import { chunks } from './devices.js';
 import { PreconditionFailedError, StoreNotFoundError, translateDbError } from './errors.js';
+import { deleteInBatches } from './prune.js';
 import type { Database } from './schema.js';
 import { openJson, sealJson } from './secret-fields.js';
 
@@ -139,6 +140,32 @@ export class SqlScheduleRepo implements ScheduleRepo {
       .returning('id')
       .executeTakeFirst();
     return !!inserted;
+  }
+
+  /**
+   * Deletes runs that ended (or were skipped or failed) with their stop before `before` (ISO time),
+   * with their firings; open runs stay. New runs are made from each schedule's own cursor, so a
+   * deleted run is never made again.
+   */
+  pruneRuns(before: string): Promise<number> {
+    return deleteInBatches(
+      500,
+      async (limit) =>
+        (
+          await this.db
+            .selectFrom('schedule_runs')
+            .select('id')
+            .where('state', 'not in', OPEN_RUN_STATES)
+            .where('stop_at', '<', before)
+            .limit(limit)
+            .execute()
+        ).map((r) => r.id),
+      (ids) =>
+        this.db.transaction().execute(async (tx) => {
+          await tx.deleteFrom('schedule_firings').where('run_id', 'in', ids).execute();
+          await tx.deleteFrom('schedule_runs').where('id', 'in', ids).execute();
+        }),
+    );
   }
 
   async openRuns(): Promise<RunRecord[]> {

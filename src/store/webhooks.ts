@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { SecretBox } from '../security/secrets.js';
 import type { Db } from './db.js';
+import { deleteInBatches } from './prune.js';
 import type { Database } from './schema.js';
 
 export interface WebhookRecord {
@@ -187,6 +188,24 @@ export class WebhookRepo {
   }
 
   /** The delivery log of one webhook, newest first. */
+  /** Deletes deliveries made (or given up) before `before` (ISO time); pending ones stay. */
+  pruneDeliveries(before: string): Promise<number> {
+    return deleteInBatches(
+      5000,
+      async (limit) =>
+        (
+          await this.db
+            .selectFrom('webhook_deliveries')
+            .select('id')
+            .where('state', 'in', ['delivered', 'failed'])
+            .where('created_at', '<', before)
+            .limit(limit)
+            .execute()
+        ).map((r) => Number(r.id)),
+      (ids) => this.db.deleteFrom('webhook_deliveries').where('id', 'in', ids).execute(),
+    );
+  }
+
   async deliveries(webhookId: string, limit: number): Promise<DeliveryRecord[]> {
     const rows = await this.db
       .selectFrom('webhook_deliveries')
