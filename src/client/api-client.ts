@@ -68,6 +68,11 @@ export class ApiClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** A reply that is not JSON (an export), as text. */
+  async text(path: string, query?: RequestOptions['query']): Promise<string> {
+    return (await this.send('GET', path, query ? { query } : {})).text();
+  }
+
   get<T>(path: string, query?: RequestOptions['query']): Promise<T> {
     return this.request<T>('GET', path, query ? { query } : {});
   }

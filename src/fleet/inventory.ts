@@ -17,6 +17,7 @@ import { Credentials, DeviceName, DriftPolicyField, LabelMap, VendorField } from
 import { ConfigOverrides, effectiveConfig } from './effective-config.js';
 import { normaliseHost } from './host.js';
 import { type ImportFormat, type ImportRow, parseImport } from './import.js';
+import { inventoryCsv } from './inventory-export.js';
 import { checkLabels } from './labels.js';
 import {
   formatSelector,
@@ -202,6 +203,16 @@ export class Inventory {
     const { selector, ...rest } = query;
     const wanted = [...(scope ?? []), ...(selector ? selectorOf(selector) : [])];
     return this.devices.list({ ...rest, ...(wanted.length ? { selector: wanted } : {}) });
+  }
+
+  /** The devices `selector` matches (all without one), as the import's CSV; see inventory-export.ts. */
+  async exportCsv(selector?: string, scope?: Selector): Promise<string> {
+    const wanted = [...(scope ?? []), ...(selector ? selectorOf(selector) : [])];
+    const [devices, profiles] = await Promise.all([
+      this.devices.resolve(wanted.length ? { selector: wanted } : {}),
+      this.profiles.list(),
+    ]);
+    return inventoryCsv(devices, new Map(profiles.map((p) => [p.id, p.name])));
   }
 
   /** The SSRF guard's verdict on a host, as a 400 naming the field. */

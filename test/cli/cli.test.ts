@@ -3,7 +3,7 @@
  * tables and JSON, jobs followed to the end with per-device failures, and the exit codes scripts
  * rely on.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -107,6 +107,15 @@ describe('encoder-fleet CLI', () => {
     expect(again.stderr).toMatch(/row/);
     const upsert = await cli(['--json', 'devices', 'import', csv, '--upsert']);
     expect(JSON.parse(upsert.stdout)).toEqual({ rows: 2, created: 0, updated: 2 });
+    const exported = await cli(['devices', 'export', '-s', 'site=import']);
+    expect(exported.stdout).toBe(
+      'name,vendor,host,port,username,password,labels,profile,tls_mode,tls_fingerprint\n' +
+        'cli-import-1,osprey-talon,127.0.0.21,80,admin,,site=import,,off,\n' +
+        'cli-import-2,videon,127.0.0.22,2020,,,site=import,,off,\n',
+    );
+    const file = join(dir, 'export.csv');
+    expect((await cli(['devices', 'export', file, '-s', 'site=import'])).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(exported.stdout);
     const listed = JSON.parse((await cli(['--json', 'devices', 'list', '-s', 'site=import'])).stdout);
     for (const d of listed) expect((await cli(['devices', 'rm', d.id])).code).toBe(0);
   });

@@ -247,6 +247,30 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
   });
 
   app.get(
+    '/v1/devices/export',
+    {
+      config: { permission: 'fleet:read' },
+      schema: {
+        operationId: 'exportDevices',
+        summary: 'The inventory as the import CSV (never with passwords)',
+        description:
+          'The columns of `POST /v1/devices/import`, one row per device in name order. Password cells are empty, which `mode=upsert` reads as "keep the stored one", so an export can be edited and imported back. Not carried: custom CA certificates (such a device gets empty TLS cells, which an upsert leaves as stored), config overrides, drift policy.',
+        tags,
+        querystring: Type.Object({ selector: DeviceListQuery.properties.selector }),
+        produces: ['text/csv'],
+        response: { 200: Type.String() },
+      },
+    },
+    async (request, reply) => {
+      const csv = await inventory.exportCsv(request.query.selector, scopeOf(request));
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="devices.csv"');
+      return csv;
+    },
+  );
+
+  app.get(
     '/v1/devices/:id',
     {
       config: { permission: 'fleet:read' },

@@ -1,4 +1,5 @@
-/** `encoder-fleet devices list|add|import|show|rm` */
+/** `encoder-fleet devices list|add|import|export|show|rm` */
+import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { DeviceSummary } from '../../api/routes/devices.js';
@@ -117,6 +118,19 @@ export function devicesCommand(program: Command): void {
         result,
         () => `imported ${result.rows} rows: ${result.created} created, ${result.updated} updated\n`,
       );
+    });
+
+  devices
+    .command('export [file]')
+    .description(
+      'the inventory as the import CSV, without passwords (re-import with --upsert); default: stdout',
+    )
+    .option('-s, --selector <selector>', 'only the devices this label selector matches')
+    .action(async (file: string | undefined, opts, command: Command) => {
+      const { client, output } = contextOf(command);
+      const csv = await client.text('/v1/devices/export', { selector: opts.selector });
+      if (file && file !== '-') await writeFile(file, csv);
+      else output.out.write(csv);
     });
 
   devices
