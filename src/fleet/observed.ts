@@ -70,7 +70,9 @@ export const ObservedState = Type.Object(
     polledAt: Type.Optional(Type.String()),
     /** Since when connectivity and stream have been what they are. */
     since: Type.Optional(Type.String()),
+    /** The unit's identity as it reports it (read on the first poll and after an outage). */
     model: Type.Optional(Type.String()),
+    serial: Type.Optional(Type.String()),
     firmware: Type.Optional(Type.String()),
     sync: SyncStatus,
     drift: Type.Array(DriftField),

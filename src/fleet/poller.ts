@@ -12,6 +12,7 @@
 import {
   type DeviceConfig,
   type DeviceEndpoint,
+  type DeviceInfo,
   type DeviceStatus,
   type EncoderDriver,
   UnsupportedConfigError,
@@ -29,6 +30,8 @@ export type PollOutcome =
   | {
       readonly status: DeviceStatus;
       readonly config?: DeviceConfig;
+      /** Model, serial and firmware: read with the first config read, and again after an outage. */
+      readonly info?: DeviceInfo;
       /** The driver found the device to be another vendor id than stored (a `teradek` unit's plane). */
       readonly identifiedAs?: VendorId;
     }
@@ -56,6 +59,11 @@ interface Entry {
   failures: number;
   /** Successful polls since the last config read; -1 = read config on the next success. */
   sinceConfig: number;
+  /**
+   * Whether the device's identity is still to be read: at first, and after it stopped answering
+   * (it may come back from a firmware update).
+   */
+  needsInfo: boolean;
   inFlight: boolean;
   removed: boolean;
 }
@@ -107,6 +115,7 @@ export class Poller {
       dueSlot: 0,
       failures: 0,
       sinceConfig: -1,
+      needsInfo: true,
       inFlight: false,
       removed: false,
     };
@@ -163,20 +172,25 @@ export class Poller {
     const started = Date.now();
     const every = this.opts.configEveryPolls ?? 0;
     const withConfig = every > 0 && (entry.sinceConfig < 0 || entry.sinceConfig + 1 >= every);
+    // Identity rides along with a config read, so the poll right after an apply stays a status read.
+    const withInfo = entry.needsInfo && (withConfig || every === 0);
     this.opts.lanes
       .run(entry.target.endpoint, async (driver) => {
         const status = await driver.getStatus();
         const config = withConfig ? await readConfig(driver) : undefined;
+        const info = withInfo ? await readInfo(driver) : undefined;
         const vendor = driver.capabilities.vendor;
         return {
           status,
           ...(config ? { config } : {}),
+          ...(info ? { info } : {}),
           ...(vendor !== entry.target.endpoint.vendor ? { identifiedAs: vendor } : {}),
         };
       })
       .then(
         (outcome) => {
           entry.failures = 0;
+          if (withInfo) entry.needsInfo = false;
           // A config read asked for meanwhile (pollSoon) stays due.
           entry.sinceConfig = withConfig ? 0 : entry.sinceConfig < 0 ? -1 : entry.sinceConfig + 1;
           this.opts.onResult(id, outcome, Date.now() - started);
@@ -187,6 +201,7 @@ export class Poller {
         (error: unknown) => {
           entry.failures++;
           entry.sinceConfig = -1;
+          entry.needsInfo = true;
           this.opts.onResult(id, { error }, Date.now() - started);
           return Math.min(this.maxBackoffMs, this.opts.intervalMs * 2 ** Math.min(entry.failures - 1, 16));
         },
@@ -211,6 +226,19 @@ async function readConfig(driver: EncoderDriver): Promise<DeviceConfig | undefin
   } catch (err) {
     if (err instanceof UnsupportedConfigError) return undefined;
     throw err;
+  }
+}
+
+/**
+ * The device's identity, or nothing when it cannot be read: it is for display, so a unit whose
+ * identity call fails (or is refused as provisional) is still polled as healthy, and not asked
+ * again until it next comes back from an outage.
+ */
+async function readInfo(driver: EncoderDriver): Promise<DeviceInfo | undefined> {
+  try {
+    return await driver.getInfo();
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,6 +6,7 @@
 import {
   DeviceAuthError,
   type DeviceConfig,
+  type DeviceInfo,
   type EncoderConfig,
   isDeviceError,
 } from '../../drivers/contract.js';
@@ -149,6 +150,7 @@ export class StatusTracker {
         ...(s.uptimeSec !== undefined ? { uptimeSec: s.uptimeSec } : {}),
         ...(s.input ? { input: s.input } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),
+        ...identity(outcome.info),
         lastSeen: now,
         polledAt: now,
       };
@@ -300,6 +302,15 @@ export class StatusTracker {
     }
     return alerts;
   }
+}
+
+function identity(info: DeviceInfo | undefined): Partial<ObservedState> {
+  if (!info) return {};
+  return {
+    model: info.model,
+    ...(info.serial ? { serial: info.serial } : {}),
+    ...(info.firmware ? { firmware: info.firmware } : {}),
+  };
 }
 
 function stripLive(state: ObservedState): ObservedState {

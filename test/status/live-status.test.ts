@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TalonSim } from '../../drivers/osprey-talon/simulator.js';
 import { addFleet, type FleetSetup, finishedJob } from '../helpers/fleet.js';
 import { startService, type TestService } from '../helpers/service.js';
 import { openSse } from '../helpers/sse.js';
@@ -189,6 +190,33 @@ describe('live status', () => {
       sse.close();
     }
   });
+
+  it("shows each unit's model, serial and firmware, read once and again after it was down", async () => {
+    const id = f.ids[1]!;
+    const sim = f.simOf.get(id)! as TalonSim;
+    const identityReads = () => sim.requestLog.filter((r) => r.path === '/api/v1/system').length;
+    const first = await waitForStatus(svc, id, (s) => s.firmware !== undefined);
+    expect(first).toMatchObject({ model: 'Talon 4K-SC', serial: sim.serial, firmware: '2.4.1' });
+    const listed = (await svc.request('GET', '/v1/devices?limit=10')).body.items.find(
+      (d: { id: string }) => d.id === id,
+    );
+    expect(listed).toMatchObject({ model: 'Talon 4K-SC', firmware: '2.4.1' });
+    await new Promise((r) => setTimeout(r, 2 * POLL_MS));
+    expect(identityReads()).toBe(1);
+
+    // A firmware update: the unit reboots and comes back with another version.
+    sim.firmware = '2.5.0';
+    sim.reboot();
+    await waitForStatus(svc, id, (s) => s.connectivity === 'unreachable');
+    const back = await waitForStatus(
+      svc,
+      id,
+      (s) => s.connectivity === 'online' && s.firmware === '2.5.0',
+      15_000,
+    );
+    expect(back.model).toBe('Talon 4K-SC');
+    expect(identityReads()).toBe(2);
+  }, 30_000);
 
   it('serves Prometheus metrics and a fleet summary', async () => {
     const metrics = await fetch(`${svc.url}/metrics`).then((r) => r.text());

@@ -4,6 +4,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TalonSim } from '../../drivers/osprey-talon/simulator.js';
 import { launchBrowser, screenshot } from '../helpers/browser.js';
 import { apiKeyOf, hasRoute } from '../helpers/cli.js';
 import { addFleet, type FleetSetup } from '../helpers/fleet.js';
@@ -120,6 +121,10 @@ describe('dashboard', () => {
     await page.goto(`${svc.url}/#/devices/${id}`);
     await page.locator('svg.sparkline').waitFor({ timeout: 15_000 });
     expect(await page.locator('pre.config').innerText()).toMatch(/"bitrateKbps": 2200/);
+    const sim = f.simOf.get(id) as TalonSim;
+    expect(await page.locator('[data-unit]').textContent()).toBe(
+      `Talon 4K-SC · firmware 2.4.1 · serial ${sim.serial}`,
+    );
     await screenshot(page, '7-device');
     await page.goto(`${svc.url}/#/schedules`);
     // The schedules API is built on its own branch: without it the page says why there is no calendar.

@@ -56,6 +56,7 @@ export interface ObservedState {
   lastError?: string;
   lastSeen?: string;
   model?: string;
+  serial?: string;
   firmware?: string;
   drift: DriftField[];
   alerts: Alert[];

@@ -119,6 +119,9 @@ export const DeviceSummary = Type.Object({
   bitrateKbps: Type.Optional(Type.Number()),
   /** Last time the device answered a poll (absent until it has). */
   lastSeen: Type.Optional(Type.String()),
+  /** As the unit reports them (absent until first read). */
+  model: Type.Optional(Type.String()),
+  firmware: Type.Optional(Type.String()),
   version: Type.Integer(),
 });
 export type DeviceSummary = Static<typeof DeviceSummary>;
@@ -183,6 +186,8 @@ export function deviceRoutes(app: Api, deps: DeviceRouteDeps): void {
             ...tlsFlag(d.tls),
             ...(s.bitrateKbps !== undefined ? { bitrateKbps: s.bitrateKbps } : {}),
             ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),
+            ...(s.model ? { model: s.model } : {}),
+            ...(s.firmware ? { firmware: s.firmware } : {}),
             version: d.version,
           };
         }),

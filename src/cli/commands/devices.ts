@@ -144,6 +144,11 @@ export function devicesCommand(program: Command): void {
         const lines = [
           `${d.name}  (${d.id}, version ${d.version})`,
           `  vendor      ${d.vendor}`,
+          ...(s?.model
+            ? [
+                `  unit        ${s.model}${s.firmware ? `  firmware ${s.firmware}` : ''}${s.serial ? `  serial ${s.serial}` : ''}`,
+              ]
+            : []),
           `  address     ${d.host}:${d.port}  tls ${d.tls.mode}`,
           `  labels      ${labelText(d.labels) || '-'}`,
           `  profile     ${d.profile ? `${d.profile.name} v${d.profile.version}` : '-'}`,

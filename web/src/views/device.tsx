@@ -52,6 +52,13 @@ export function DeviceView({ id }: { id: string }) {
             {d.vendor} · {d.host}:{d.port} · {labelText(d.labels) || 'no labels'}
             {d.profile ? ` · profile ${d.profile.name} v${d.profile.version}` : ''}
           </div>
+          {s?.model ? (
+            <div class="muted" data-unit>
+              {s.model}
+              {s.firmware ? ` · firmware ${s.firmware}` : ''}
+              {s.serial ? ` · serial ${s.serial}` : ''}
+            </div>
+          ) : null}
         </div>
         <div class="device-state">
           <StateBadge stream={s?.stream ?? 'unknown'} connectivity={s?.connectivity ?? 'unknown'} />
