@@ -216,6 +216,10 @@ describe('live status', () => {
     );
     expect(back.model).toBe('Talon 4K-SC');
     expect(identityReads()).toBe(2);
+    // The other two units: once they have been read, the summary counts them by version.
+    await Promise.all(f.ids.map((other) => waitForStatus(svc, other, (s) => s.firmware !== undefined)));
+    const summary = await svc.request('GET', '/v1/fleet/summary');
+    expect(summary.body.firmware).toEqual({ 'Talon 4K-SC': { '2.4.1': 2, '2.5.0': 1 } });
   }, 30_000);
 
   it('serves Prometheus metrics and a fleet summary', async () => {

@@ -1,4 +1,7 @@
-/** GET /v1/fleet/summary: the fleet at a glance — counts by vendor × state, open alerts, drift. */
+/**
+ * GET /v1/fleet/summary: the fleet at a glance — counts by vendor × state, firmware versions per
+ * model, open alerts, drift.
+ */
 import { Type } from '@sinclair/typebox';
 import type { FleetMonitor } from '../../fleet/monitor.js';
 import type { StatusTracker } from '../../fleet/status-tracker.js';
@@ -14,7 +17,8 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
       config: { permission: 'fleet:read' },
       schema: {
         operationId: 'fleetSummary',
-        summary: 'Counts by vendor × connectivity / stream / sync, open alerts and drifted devices',
+        summary:
+          'Counts by vendor × connectivity / stream / sync, firmware per model, open alerts and drifted devices',
         tags: ['fleet'],
         response: {
           200: Type.Object({
@@ -25,6 +29,11 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
             ),
             stream: Counts,
             connectivity: Counts,
+            firmware: Type.Record(Type.String(), Counts, {
+              description:
+                'Devices per model and firmware version, for firmware audits (units not read yet are left out).',
+              examples: [{ 'Talon 4K-SC': { '2.4.1': 38, '2.5.0': 2 } }],
+            }),
             alerts: Type.Array(
               Type.Object({
                 deviceId: Type.String(),
@@ -58,6 +67,7 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
       > = {};
       const stream: Record<string, number> = {};
       const connectivity: Record<string, number> = {};
+      const firmware: Record<string, Record<string, number>> = {};
       const alerts = [];
       const drifted = [];
       let devices = 0;
@@ -76,6 +86,10 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
         bump(v.sync, s.sync);
         bump(stream, s.stream);
         bump(connectivity, s.connectivity);
+        if (s.model) {
+          firmware[s.model] ??= {};
+          bump(firmware[s.model]!, s.firmware ?? 'unknown');
+        }
         for (const a of s.alerts)
           alerts.push({
             deviceId: d.id,
@@ -88,7 +102,7 @@ export function fleetRoutes(app: Api, deps: { monitor: FleetMonitor; tracker: St
         if (s.sync === 'drifted')
           drifted.push({ deviceId: d.id, name: d.name, fields: s.drift.map((f) => f.field) });
       }
-      return { devices, byVendor, stream, connectivity, alerts, drifted };
+      return { devices, byVendor, stream, connectivity, firmware, alerts, drifted };
     },
   );
 }
