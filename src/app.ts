@@ -372,7 +372,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     operations,
     tracker,
     samples,
-    stateChanges: (id, limit) => store.observed.history(id, limit),
+    stateChanges: (id, limit) => monitor.history(id, limit),
   });
   profileRoutes(server, store.profiles);
   jobRoutes(server, { engine, repo: store.jobs });

@@ -16,6 +16,7 @@ import {
   type DeviceWithSecrets,
 } from '../store/devices.js';
 import type { Store } from '../store/index.js';
+import type { StateChange } from '../store/observed.js';
 import type { ProfileRecord } from '../store/profiles.js';
 import type { DesiredConfigs } from './desired-config.js';
 import type { EventHub } from './event-hub.js';
@@ -87,7 +88,9 @@ export class FleetMonitor {
   private readonly jobEndedAt = new Map<string, number>();
   /** Drifted devices whose heal waits for a poll newer than their last job. */
   private readonly healPending = new Set<string>();
-  private pendingChanges: Parameters<Store['observed']['record']>[0][number][] = [];
+  private pendingChanges: StateChange[] = [];
+  /** The batch of changes being written now (neither pending nor surely stored). */
+  private writingChanges: readonly StateChange[] = [];
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   private unsubscribe: (() => void) | undefined;
@@ -173,6 +176,19 @@ export class FleetMonitor {
   /** Called by the tracker for every connectivity/stream change; persisted in batches. */
   recordChange(deviceId: string, connectivity: string, stream: string, at: string, detail?: string): void {
     this.pendingChanges.push({ deviceId, connectivity, stream, at, ...(detail ? { detail } : {}) });
+  }
+
+  /**
+   * A device's state changes, newest first, including those not written to the store yet (they are
+   * written in batches every few seconds): the history never lags behind the state it explains.
+   */
+  async history(deviceId: string, limit: number): Promise<StateChange[]> {
+    const unsaved = [...this.writingChanges, ...this.pendingChanges].filter((c) => c.deviceId === deviceId);
+    const stored = await this.opts.store.observed.history(deviceId, limit);
+    // A batch written meanwhile can be in both.
+    const key = (c: StateChange) => `${c.at}|${c.connectivity}|${c.stream}`;
+    const seen = new Set(stored.map(key));
+    return [...unsaved.filter((c) => !seen.has(key(c))).reverse(), ...stored].slice(0, limit);
   }
 
   /**
@@ -320,12 +336,15 @@ export class FleetMonitor {
     // thousands of rows, which on SQLite would hold up everything else while they are written.
     while (this.pendingChanges.length) {
       const batch = this.pendingChanges.splice(0, REFRESH_CHUNK);
+      this.writingChanges = batch;
       try {
         await this.opts.store.observed.record(batch);
       } catch (err) {
         this.pendingChanges.unshift(...batch);
         this.opts.logger.warn({ err }, 'saving state history failed; will retry');
         return;
+      } finally {
+        this.writingChanges = [];
       }
       if (this.pendingChanges.length) await yieldToLoop();
     }

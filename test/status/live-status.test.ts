@@ -79,6 +79,10 @@ describe('live status', () => {
         5000,
       );
       expect(m.receivedAt - changedAt).toBeLessThanOrEqual(POLL_MS + 1000);
+      // The device's history already explains the state it is in (history rows are stored in
+      // batches every few seconds; the history does not wait for them).
+      const history = await svc.request('GET', `/v1/devices/${id}/history?changes=5`);
+      expect(history.body.changes[0]).toMatchObject({ connectivity: 'unreachable' });
     } finally {
       f.simOf.get(id)!.setFaults({ resetRate: 0 });
       sse.close();
@@ -192,7 +196,7 @@ describe('live status', () => {
   });
 
   it("shows each unit's model, serial and firmware, read once and again after it was down", async () => {
-    const id = f.ids[1]!;
+    const id = f.ids[2]!; // no other test takes this one down
     const sim = f.simOf.get(id)! as TalonSim;
     const identityReads = () => sim.requestLog.filter((r) => r.path === '/api/v1/system').length;
     const first = await waitForStatus(svc, id, (s) => s.firmware !== undefined);
