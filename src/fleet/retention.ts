@@ -71,7 +71,8 @@ export class Retention {
         if (Object.values(swept).some((n) => n > 0))
           this.opts.logger.info({ swept }, 'deleted history older than the retention window');
       },
-      (err: unknown) => this.opts.logger.warn({ err }, 'deleting old history failed; next try in an hour'),
+      (err: unknown) =>
+        this.opts.logger.warn({ err }, 'deleting old history failed; the next sweep tries again'),
     );
   }
 }
