@@ -181,6 +181,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   let monitor: FleetMonitor | undefined;
   const tracker = new StatusTracker({
     events: hub,
+    onIdentity: (deviceId, identity) => monitor?.recordIdentity(deviceId, identity),
     onChange: (deviceId, _prev, next) =>
       monitor?.recordChange(
         deviceId,

@@ -16,7 +16,7 @@ import {
   type DeviceWithSecrets,
 } from '../store/devices.js';
 import type { Store } from '../store/index.js';
-import type { StateChange } from '../store/observed.js';
+import type { DeviceIdentity, StateChange } from '../store/observed.js';
 import type { ProfileRecord } from '../store/profiles.js';
 import type { DesiredConfigs } from './desired-config.js';
 import type { EventHub } from './event-hub.js';
@@ -91,6 +91,7 @@ export class FleetMonitor {
   private pendingChanges: StateChange[] = [];
   /** The batch of changes being written now (neither pending nor surely stored). */
   private writingChanges: readonly StateChange[] = [];
+  private pendingIdentities = new Map<string, DeviceIdentity>();
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   private unsubscribe: (() => void) | undefined;
@@ -106,6 +107,7 @@ export class FleetMonitor {
         stream: s.stream as never,
         since: s.at,
         ...(s.detail ? { lastError: s.detail } : {}),
+        ...s.identity,
       });
     }
     this.unsubscribe = this.opts.hub.subscribe((event) => {
@@ -176,6 +178,11 @@ export class FleetMonitor {
   /** Called by the tracker for every connectivity/stream change; persisted in batches. */
   recordChange(deviceId: string, connectivity: string, stream: string, at: string, detail?: string): void {
     this.pendingChanges.push({ deviceId, connectivity, stream, at, ...(detail ? { detail } : {}) });
+  }
+
+  /** A device reported another identity (stored with the next batch of state changes). */
+  recordIdentity(deviceId: string, identity: DeviceIdentity): void {
+    this.pendingIdentities.set(deviceId, identity);
   }
 
   /**
@@ -347,6 +354,18 @@ export class FleetMonitor {
         this.writingChanges = [];
       }
       if (this.pendingChanges.length) await yieldToLoop();
+    }
+    if (!this.pendingIdentities.size) return;
+    const identities = this.pendingIdentities;
+    this.pendingIdentities = new Map();
+    // Devices removed meanwhile have no row to hold an identity.
+    for (const id of identities.keys()) if (!this.devices.has(id)) identities.delete(id);
+    try {
+      await this.opts.store.observed.recordIdentities(identities, new Date().toISOString());
+    } catch (err) {
+      for (const [id, identity] of identities)
+        if (!this.pendingIdentities.has(id)) this.pendingIdentities.set(id, identity);
+      this.opts.logger.warn({ err }, 'saving device identities failed; will retry');
     }
   }
 

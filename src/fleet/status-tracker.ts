@@ -11,6 +11,7 @@ import {
   isDeviceError,
 } from '../../drivers/contract.js';
 import { diffConfig } from '../../drivers/converge.js';
+import type { DeviceIdentity } from '../store/observed.js';
 import type { EventSink } from './events.js';
 import type { Alert, DriftField, IngestState, ObservedState, SyncStatus } from './observed.js';
 import { unknownState } from './observed.js';
@@ -44,6 +45,8 @@ export interface StatusTrackerOptions {
   readonly rules?: AlertRules;
   /** Called when connectivity or stream state changed (persisted as history). */
   readonly onChange?: (deviceId: string, previous: ObservedState, next: ObservedState) => void;
+  /** Called when a device reports another identity than known (first read, firmware update). */
+  readonly onIdentity?: (deviceId: string, identity: DeviceIdentity) => void;
 }
 
 interface Track {
@@ -150,7 +153,7 @@ export class StatusTracker {
         ...(s.uptimeSec !== undefined ? { uptimeSec: s.uptimeSec } : {}),
         ...(s.input ? { input: s.input } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),
-        ...identity(outcome.info),
+        ...(outcome.info ? this.identify(deviceId, prev, outcome.info) : {}),
         lastSeen: now,
         polledAt: now,
       };
@@ -170,6 +173,22 @@ export class StatusTracker {
       };
     }
     return this.update(deviceId, track, next, at);
+  }
+
+  /** The identity fields of a device's state, telling `onIdentity` when they changed. */
+  private identify(deviceId: string, prev: ObservedState, info: DeviceInfo): DeviceIdentity {
+    const identity: DeviceIdentity = {
+      model: info.model,
+      ...(info.serial ? { serial: info.serial } : {}),
+      ...(info.firmware ? { firmware: info.firmware } : {}),
+    };
+    if (
+      prev.model !== identity.model ||
+      prev.serial !== identity.serial ||
+      prev.firmware !== identity.firmware
+    )
+      this.opts.onIdentity?.(deviceId, identity);
+    return identity;
   }
 
   private track(deviceId: string): Track {
@@ -302,15 +321,6 @@ export class StatusTracker {
     }
     return alerts;
   }
-}
-
-function identity(info: DeviceInfo | undefined): Partial<ObservedState> {
-  if (!info) return {};
-  return {
-    model: info.model,
-    ...(info.serial ? { serial: info.serial } : {}),
-    ...(info.firmware ? { firmware: info.firmware } : {}),
-  };
 }
 
 function stripLive(state: ObservedState): ObservedState {

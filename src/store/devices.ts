@@ -114,6 +114,9 @@ export interface DeviceQuery {
   readonly vendor?: string;
   /** Observed stream state (from the poller's last recorded state). */
   readonly state?: string;
+  /** The model and firmware version the device last reported (exact match). */
+  readonly model?: string;
+  readonly firmware?: string;
   /** Case-insensitive substring of name or host. */
   readonly text?: string;
   readonly sort?: DeviceSort;
@@ -647,6 +650,19 @@ export class DeviceRepo {
             .where('device_observed.stream_state', op, state),
         );
       conditions.push(query.state === 'unknown' ? eb.not(known('unknown', '!=')) : known(query.state, '='));
+    }
+    for (const column of ['model', 'firmware'] as const) {
+      const wanted = query[column];
+      if (wanted === undefined) continue;
+      conditions.push(
+        eb.exists(
+          eb
+            .selectFrom('device_observed')
+            .select('device_observed.device_id')
+            .whereRef('device_observed.device_id', '=', 'devices.id')
+            .where(`device_observed.${column}`, '=', wanted),
+        ),
+      );
     }
     if (query.selector?.length) conditions.push(deviceSelectorCondition(eb, query.selector));
     return conditions.length ? eb.and(conditions) : eb.lit(true);

@@ -16,6 +16,18 @@ export interface StateChange {
   readonly detail?: string;
 }
 
+/** A device's identity as it last reported it. */
+export interface DeviceIdentity {
+  readonly model: string;
+  readonly serial?: string;
+  readonly firmware?: string;
+}
+
+/** A device's last recorded state, with its identity when it has been read. */
+export interface LatestObserved extends StateChange {
+  readonly identity?: DeviceIdentity;
+}
+
 export class ObservedRepo {
   private readonly db: Kysely<Database>;
 
@@ -67,7 +79,7 @@ export class ObservedRepo {
     });
   }
 
-  async latest(): Promise<StateChange[]> {
+  async latest(): Promise<LatestObserved[]> {
     const rows = await this.db.selectFrom('device_observed').selectAll().execute();
     return rows.map((r) => ({
       deviceId: r.device_id,
@@ -75,7 +87,47 @@ export class ObservedRepo {
       connectivity: r.connectivity,
       stream: r.stream_state,
       ...(r.detail ? { detail: r.detail } : {}),
+      ...(r.model
+        ? {
+            identity: {
+              model: r.model,
+              ...(r.serial ? { serial: r.serial } : {}),
+              ...(r.firmware ? { firmware: r.firmware } : {}),
+            },
+          }
+        : {}),
     }));
+  }
+
+  /**
+   * Stores devices' identities. A device without an observed row yet gets one saying it answered
+   * (it just did); its state changes, recorded separately, overwrite that.
+   */
+  async recordIdentities(identities: ReadonlyMap<string, DeviceIdentity>, at: string): Promise<void> {
+    for (const chunk of chunks([...identities], 200)) {
+      await this.db
+        .insertInto('device_observed')
+        .values(
+          chunk.map(([deviceId, id]) => ({
+            device_id: deviceId,
+            connectivity: 'online',
+            stream_state: 'unknown',
+            detail: null,
+            updated_at: at,
+            model: id.model,
+            serial: id.serial ?? null,
+            firmware: id.firmware ?? null,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.column('device_id').doUpdateSet((eb) => ({
+            model: eb.ref('excluded.model'),
+            serial: eb.ref('excluded.serial'),
+            firmware: eb.ref('excluded.firmware'),
+          })),
+        )
+        .execute();
+    }
   }
 
   /** Newest first. */

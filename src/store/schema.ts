@@ -59,6 +59,9 @@ export interface DeviceObservedTable {
   stream_state: string;
   detail: string | null;
   updated_at: string;
+  model: string | null;
+  serial: string | null;
+  firmware: string | null;
 }
 
 export interface DeviceStateHistoryTable {

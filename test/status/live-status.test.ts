@@ -224,6 +224,12 @@ describe('live status', () => {
     await Promise.all(f.ids.map((other) => waitForStatus(svc, other, (s) => s.firmware !== undefined)));
     const summary = await svc.request('GET', '/v1/fleet/summary');
     expect(summary.body.firmware).toEqual({ 'Talon 4K-SC': { '2.4.1': 2, '2.5.0': 1 } });
+    // Identities are stored with the monitor's next batch (every few seconds); then the list filters.
+    const due = async () =>
+      (await svc.request('GET', '/v1/devices?model=Talon%204K-SC&firmware=2.4.1')).body.items
+        .map((d: { id: string }) => d.id)
+        .sort();
+    await expect.poll(due, { timeout: 10_000 }).toEqual(f.ids.filter((other) => other !== id).sort());
   }, 30_000);
 
   it('serves Prometheus metrics and a fleet summary', async () => {

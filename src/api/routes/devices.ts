@@ -72,6 +72,17 @@ const DeviceListQuery = Type.Object({
   q: Type.Optional(
     Type.String({ minLength: 1, maxLength: 128, description: 'Case-insensitive text in name or host.' }),
   ),
+  model: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'Model as the device reports it (exact).' }),
+  ),
+  firmware: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description:
+        'Firmware version as the device reports it (exact), e.g. with `model` to find units due an update.',
+    }),
+  ),
   sort: Type.Optional(
     Type.Union([
       Type.Literal('name'),

@@ -21,6 +21,8 @@ export function devicesCommand(program: Command): void {
     .option('--vendor <vendor>', 'only this vendor')
     .addOption(new Option('--state <state>', 'only devices in this stream state').choices(STATES))
     .option('-q, --query <text>', 'text in name or host')
+    .option('--model <model>', 'only this model, as the units report it')
+    .option('--firmware <version>', 'only this firmware version, as the units report it')
     .option('--limit <n>', 'at most this many devices', positiveInt)
     .action(async (opts, command: Command) => {
       const { client, output } = contextOf(command);
@@ -33,6 +35,8 @@ export function devicesCommand(program: Command): void {
           vendor: opts.vendor,
           state: opts.state,
           q: opts.query,
+          model: opts.model,
+          firmware: opts.firmware,
           limit: pageSize,
           cursor,
         });
@@ -48,6 +52,7 @@ export function devicesCommand(program: Command): void {
           CONNECTIVITY: (d) => d.connectivity,
           SYNC: (d) => d.sync,
           KBPS: (d) => (d.bitrateKbps !== undefined ? Math.round(d.bitrateKbps) : undefined),
+          FIRMWARE: (d) => d.firmware,
           ALERTS: (d) => d.alerts,
           LABELS: (d) => labelText(d.labels),
           ID: (d) => d.id,

@@ -10,6 +10,7 @@ import { schedules } from './004-schedules.js';
 import { security } from './005-security.js';
 import { nanostreamIngest } from './006-nanostream-ingest.js';
 import { pollLeases } from './007-poll-leases.js';
+import { deviceIdentity } from './008-device-identity.js';
 import type { Dialect } from './dialect.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -21,5 +22,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '005-security': security(dialect),
     '006-nanostream-ingest': nanostreamIngest(),
     '007-poll-leases': pollLeases(),
+    '008-device-identity': deviceIdentity(),
   };
 }
