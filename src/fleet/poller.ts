@@ -30,7 +30,7 @@ export type PollOutcome =
   | {
       readonly status: DeviceStatus;
       readonly config?: DeviceConfig;
-      /** Model, serial and firmware: read with the first config read, and again after an outage. */
+      /** Model, serial and firmware: read on the first poll that answers, and again after an outage. */
       readonly info?: DeviceInfo;
       /** The driver found the device to be another vendor id than stored (a `teradek` unit's plane). */
       readonly identifiedAs?: VendorId;
@@ -172,8 +172,7 @@ export class Poller {
     const started = Date.now();
     const every = this.opts.configEveryPolls ?? 0;
     const withConfig = every > 0 && (entry.sinceConfig < 0 || entry.sinceConfig + 1 >= every);
-    // Identity rides along with a config read, so the poll right after an apply stays a status read.
-    const withInfo = entry.needsInfo && (withConfig || every === 0);
+    const withInfo = entry.needsInfo;
     this.opts.lanes
       .run(entry.target.endpoint, async (driver) => {
         const status = await driver.getStatus();

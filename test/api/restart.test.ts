@@ -45,7 +45,7 @@ describe.each(BACKENDS)('restart (%s store)', (backend) => {
     for (let i = 0; i < 200; i++) {
       const status = (await first.request('GET', `/v1/devices/${a}/status`)).body;
       const listed = (await first.request('GET', '/v1/devices')).body.items as any[];
-      const allSeen = listed.every((d) => d.connectivity !== 'unknown' && d.sync !== 'unknown');
+      const allSeen = listed.every((d) => d.connectivity !== 'unknown' && d.sync !== 'unknown' && d.model);
       if (status.stream === 'streaming' && status.sync === 'in_sync' && allSeen) break;
       await new Promise((r) => setTimeout(r, 100));
     }
