@@ -282,12 +282,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   feed.subscribe((event) => {
     if (event.origin === instanceId || event.type !== 'device.state' || !event.deviceId) return;
     if (ownership?.owns(event.deviceId) ?? true) return;
-    const { connectivity, stream, lastError } = event.data as Partial<Record<string, string>>;
+    const { connectivity, stream, lastError, model, serial, firmware } = event.data as Partial<
+      Record<string, string>
+    >;
     tracker.restore(event.deviceId, {
       connectivity: connectivity as never,
       stream: stream as never,
       since: event.at,
       ...(lastError ? { lastError } : {}),
+      ...(model ? { model } : {}),
+      ...(serial ? { serial } : {}),
+      ...(firmware ? { firmware } : {}),
     });
   });
   monitor = new FleetMonitor({

@@ -226,6 +226,11 @@ export class StatusTracker {
           stream: next.stream,
           previous: { connectivity: prev.connectivity, stream: prev.stream },
           ...(next.lastError ? { lastError: next.lastError } : {}),
+          // Identity is read as a device comes (back) online, which is always a state change: other
+          // replicas learn it here.
+          ...(next.model ? { model: next.model } : {}),
+          ...(next.serial ? { serial: next.serial } : {}),
+          ...(next.firmware ? { firmware: next.firmware } : {}),
         },
       });
       this.opts.onChange?.(deviceId, prev, next);

@@ -89,9 +89,11 @@ describe('two replicas on one PostgreSQL', () => {
         expect(polls[i]! - polls[i - 1]!, `gap between polls of ${id}`).toBeGreaterThan(POLL_MS / 2);
     }
 
-    // B knows the state of A's devices from A's events.
+    // B knows the state and identity of A's devices from A's events.
     const seenByB = await call(b.url, 'GET', `/v1/devices/${aDevices[0]}/status`);
-    expect(seenByB).toMatchObject({ connectivity: 'online', stream: 'idle' });
+    const sim = simOf.get(aDevices[0]!)!;
+    expect(seenByB).toMatchObject({ connectivity: 'online', stream: 'idle', model: expect.any(String) });
+    expect(seenByB.firmware).toBe((sim as { firmware?: string }).firmware);
 
     // Kill A without a chance to hand over: B polls every one of A's devices within two intervals.
     const killedAt = Date.now();
