@@ -333,8 +333,8 @@ export class SqlJobRepo implements JobRepo {
   }
 
   /**
-   * Deletes jobs that finished before `before` (ISO time), with their per-device results; queued and
-   * running jobs stay whatever their age. Returns how many jobs went.
+   * Deletes jobs that finished before `before` (ISO time), with their per-device results (the tasks'
+   * foreign key cascades); queued and running jobs stay whatever their age. Returns how many jobs went.
    */
   pruneFinished(before: string): Promise<number> {
     // A few jobs per batch: each can carry tens of thousands of task rows.
@@ -350,11 +350,7 @@ export class SqlJobRepo implements JobRepo {
             .limit(limit)
             .execute()
         ).map((r) => r.id),
-      (ids) =>
-        this.db.transaction().execute(async (tx) => {
-          await tx.deleteFrom('job_tasks').where('job_id', 'in', ids).execute();
-          await tx.deleteFrom('jobs').where('id', 'in', ids).execute();
-        }),
+      (ids) => this.db.deleteFrom('jobs').where('id', 'in', ids).execute(),
     );
   }
 

@@ -144,7 +144,7 @@ export class SqlScheduleRepo implements ScheduleRepo {
 
   /**
    * Deletes runs that ended (or were skipped or failed) with their stop before `before` (ISO time),
-   * with their firings; open runs stay. New runs are made from each schedule's own cursor, so a
+   * with their firings (the foreign key cascades); open runs stay. New runs are made from each schedule's own cursor, so a
    * deleted run is never made again.
    */
   pruneRuns(before: string): Promise<number> {
@@ -160,11 +160,7 @@ export class SqlScheduleRepo implements ScheduleRepo {
             .limit(limit)
             .execute()
         ).map((r) => r.id),
-      (ids) =>
-        this.db.transaction().execute(async (tx) => {
-          await tx.deleteFrom('schedule_firings').where('run_id', 'in', ids).execute();
-          await tx.deleteFrom('schedule_runs').where('id', 'in', ids).execute();
-        }),
+      (ids) => this.db.deleteFrom('schedule_runs').where('id', 'in', ids).execute(),
     );
   }
 
