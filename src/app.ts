@@ -59,6 +59,7 @@ import { ensureAdminKey, printBootstrapKey } from './security/bootstrap.js';
 import { NetworkGuard } from './security/network-guard.js';
 import { loadSecretKeys } from './security/secrets.js';
 import { openStore, type Store } from './store/index.js';
+import type { DeviceIdentity } from './store/observed.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -282,17 +283,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   feed.subscribe((event) => {
     if (event.origin === instanceId || event.type !== 'device.state' || !event.deviceId) return;
     if (ownership?.owns(event.deviceId) ?? true) return;
-    const { connectivity, stream, lastError, model, serial, firmware } = event.data as Partial<
-      Record<string, string>
-    >;
+    const { connectivity, stream, lastError, identity } = event.data as Partial<Record<string, string>> & {
+      identity?: DeviceIdentity;
+    };
     tracker.restore(event.deviceId, {
       connectivity: connectivity as never,
       stream: stream as never,
       since: event.at,
       ...(lastError ? { lastError } : {}),
-      ...(model ? { model } : {}),
-      ...(serial ? { serial } : {}),
-      ...(firmware ? { firmware } : {}),
+      ...identity,
     });
   });
   monitor = new FleetMonitor({

@@ -11,7 +11,7 @@ import {
   isDeviceError,
 } from '../../drivers/contract.js';
 import { diffConfig } from '../../drivers/converge.js';
-import type { DeviceIdentity } from '../store/observed.js';
+import { type DeviceIdentity, identityOf } from '../store/observed.js';
 import type { EventSink } from './events.js';
 import type { Alert, DriftField, IngestState, ObservedState, SyncStatus } from './observed.js';
 import { unknownState } from './observed.js';
@@ -176,16 +176,14 @@ export class StatusTracker {
   }
 
   /** The identity fields of a device's state, telling `onIdentity` when they changed. */
-  private identify(deviceId: string, prev: ObservedState, info: DeviceInfo): DeviceIdentity {
-    const identity: DeviceIdentity = {
-      model: info.model,
-      ...(info.serial ? { serial: info.serial } : {}),
-      ...(info.firmware ? { firmware: info.firmware } : {}),
-    };
+  private identify(deviceId: string, prev: ObservedState, info: DeviceInfo): DeviceIdentity | undefined {
+    const identity = identityOf(info);
+    const known = identityOf(prev);
     if (
-      prev.model !== identity.model ||
-      prev.serial !== identity.serial ||
-      prev.firmware !== identity.firmware
+      identity &&
+      (known?.model !== identity.model ||
+        known.serial !== identity.serial ||
+        known.firmware !== identity.firmware)
     )
       this.opts.onIdentity?.(deviceId, identity);
     return identity;
@@ -218,6 +216,7 @@ export class StatusTracker {
 
     const { events } = this.opts;
     if (stateChanged) {
+      const identity = identityOf(next);
       events.publish({
         type: 'device.state',
         deviceId,
@@ -228,9 +227,7 @@ export class StatusTracker {
           ...(next.lastError ? { lastError: next.lastError } : {}),
           // Identity is read as a device comes (back) online, which is always a state change: other
           // replicas learn it here.
-          ...(next.model ? { model: next.model } : {}),
-          ...(next.serial ? { serial: next.serial } : {}),
-          ...(next.firmware ? { firmware: next.firmware } : {}),
+          ...(identity ? { identity } : {}),
         },
       });
       this.opts.onChange?.(deviceId, prev, next);

@@ -23,6 +23,20 @@ export interface DeviceIdentity {
   readonly firmware?: string;
 }
 
+/** The identity among `fields` (a driver's DeviceInfo, an observed state, a stored row), if it names a model. */
+export function identityOf(fields: {
+  readonly model?: string | null;
+  readonly serial?: string | null;
+  readonly firmware?: string | null;
+}): DeviceIdentity | undefined {
+  if (!fields.model) return undefined;
+  return {
+    model: fields.model,
+    ...(fields.serial ? { serial: fields.serial } : {}),
+    ...(fields.firmware ? { firmware: fields.firmware } : {}),
+  };
+}
+
 /** A device's last recorded state, with its identity when it has been read. */
 export interface LatestObserved extends StateChange {
   readonly identity?: DeviceIdentity;
@@ -81,22 +95,17 @@ export class ObservedRepo {
 
   async latest(): Promise<LatestObserved[]> {
     const rows = await this.db.selectFrom('device_observed').selectAll().execute();
-    return rows.map((r) => ({
-      deviceId: r.device_id,
-      at: r.updated_at,
-      connectivity: r.connectivity,
-      stream: r.stream_state,
-      ...(r.detail ? { detail: r.detail } : {}),
-      ...(r.model
-        ? {
-            identity: {
-              model: r.model,
-              ...(r.serial ? { serial: r.serial } : {}),
-              ...(r.firmware ? { firmware: r.firmware } : {}),
-            },
-          }
-        : {}),
-    }));
+    return rows.map((r) => {
+      const identity = identityOf(r);
+      return {
+        deviceId: r.device_id,
+        at: r.updated_at,
+        connectivity: r.connectivity,
+        stream: r.stream_state,
+        ...(r.detail ? { detail: r.detail } : {}),
+        ...(identity ? { identity } : {}),
+      };
+    });
   }
 
   /**
