@@ -178,12 +178,14 @@ describe.each(BACKENDS)('pre-roll problems and missed runs on %s', (backend) => 
     return job;
   }
 
-  it('a start job submitted by a process that died before recording it is taken over as fired, not skipped', async () => {
+  /**
+   * A one-shot schedule on fleet device `index` whose pre-roll ran; then, with the scheduler stopped
+   * at the start instant, a process submits the start job and dies before recording the firing.
+   */
+  async function orphanedStart(name: string, index: number) {
     const start = t.clock.now() + 10 * MIN;
-    const device = t.sim(3);
-    const schedule = await oneShot('died-after-start-job', [t.f.ids[3]!], start, {
-      config: { target: rtmp },
-    });
+    const device = t.sim(index);
+    const schedule = await oneShot(name, [t.f.ids[index]!], start, { config: { target: rtmp } });
     await t.advanceTo(start - 2 * MIN);
     const [ready] = await t.runsOf(schedule.id);
     expect(ready.state).toBe('ready');
@@ -191,8 +193,13 @@ describe.each(BACKENDS)('pre-roll problems and missed runs on %s', (backend) => 
 
     await t.svc.app.scheduler.stop();
     await t.advanceTo(start);
-    const orphan = await dieAfterStartJob(schedule.id, ready.id, [t.f.ids[3]!]);
+    const orphan = await dieAfterStartJob(schedule.id, ready.id, [t.f.ids[index]!]);
     expect(device.count('start')).toBe(before[0]! + 1);
+    return { start, device, schedule, before, orphan };
+  }
+
+  it('a start job submitted by a process that died before recording it is taken over as fired, not skipped', async () => {
+    const { start, device, schedule, before, orphan } = await orphanedStart('died-after-start-job', 3);
 
     // Taken over later than the missed-run tolerance, with the policy `skip`.
     await t.advanceTo(start + 2 * MIN);
@@ -220,17 +227,7 @@ describe.each(BACKENDS)('pre-roll problems and missed runs on %s', (backend) => 
   });
 
   it('a start job submitted by a process that died is fired even if the schedule was disabled since', async () => {
-    const start = t.clock.now() + 10 * MIN;
-    const device = t.sim(4);
-    const schedule = await oneShot('disabled-after-start-job', [t.f.ids[4]!], start, {
-      config: { target: rtmp },
-    });
-    await t.advanceTo(start - 2 * MIN);
-    const [ready] = await t.runsOf(schedule.id);
-    const before = [device.count('start'), device.count('stop')];
-    await t.svc.app.scheduler.stop();
-    await t.advanceTo(start);
-    const orphan = await dieAfterStartJob(schedule.id, ready.id, [t.f.ids[4]!]);
+    const { start, device, schedule, before, orphan } = await orphanedStart('disabled-after-start-job', 4);
     expect((await t.svc.request('PATCH', `/v1/schedules/${schedule.id}`, { enabled: false })).status).toBe(
       200,
     );
